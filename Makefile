@@ -1,0 +1,46 @@
+# Async DB Lab. `make lab` and `make test` do all the set-up they need; `make help` lists the rest.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+LAB_ARGS ?=
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.DEFAULT_GOAL := help
+.PHONY: help install lab test test-fast lint format notebooks benchmark clean
+
+help: ## List the targets with what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Async DB Lab needs Python 3.11 or newer; this is " + sys.version.split()[0] + ". Run make with PYTHON=python3.11 (or newer).")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(INSTALLED) ## Create .venv and install the course into it (quick when already done)
+
+lab: $(INSTALLED) ## Start JupyterLab on the learner notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+
+test: $(INSTALLED) ## Run every test, the slow ones included
+	$(BIN)/python -m pytest
+
+test-fast: $(INSTALLED) ## Run the tests that take seconds, not minutes
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+lint: $(INSTALLED) ## Check the code with ruff (lint and format)
+	$(BIN)/ruff check src tests benchmarks data grader
+	$(BIN)/ruff format --check src tests benchmarks data grader
+
+format: $(INSTALLED) ## Format the code with ruff and apply safe fixes
+	$(BIN)/ruff check --fix src tests benchmarks data grader
+	$(BIN)/ruff format src tests benchmarks data grader
+
+benchmark: $(INSTALLED) ## Measure start-up times (see benchmarks/)
+	$(BIN)/python benchmarks/startup.py
+
+clean: ## Remove .venv, test output and the cached PostgreSQL cluster image
+	rm -rf $(VENV) test-output .pytest_cache .ruff_cache
+	rm -rf "$${ASYNCDB_LAB_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/asyncdb-lab}"

@@ -1,0 +1,1 @@
+"""Subcommands of `asyncdb-lab`, one module per area."""

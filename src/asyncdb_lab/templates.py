@@ -1,0 +1,57 @@
+"""Template databases that fresh databases are cloned from (CREATE DATABASE … TEMPLATE).
+
+Three kinds of contents: "empty" (nothing), "tables" (the course schema, no rows) and "seed"
+(the schema and the seed data from data/seed, loaded with COPY).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Literal
+
+Contents = Literal["empty", "tables", "seed"]
+CONTENTS: tuple[Contents, ...] = ("empty", "tables", "seed")
+
+
+@dataclass(frozen=True)
+class TemplateNames:
+    tables: str
+    seed: str
+
+    def for_contents(self, contents: Contents) -> str:
+        if contents == "empty":
+            return "template0"
+        return self.tables if contents == "tables" else self.seed
+
+
+EMBEDDED_TEMPLATES = TemplateNames(tables="adl_template_tables", seed="adl_template_seed")
+
+
+async def create_templates(dsn_for: dict[str, str], names: TemplateNames) -> None:
+    """Create and fill both templates; `dsn_for` maps "admin" and both names to DSNs."""
+    import asyncpg
+
+    from .seed import create_schema, load_seed
+
+    admin = await asyncpg.connect(dsn_for["admin"])
+    try:
+        await admin.execute(f'CREATE DATABASE "{names.tables}" TEMPLATE template0')
+        tables = await asyncpg.connect(dsn_for[names.tables])
+        try:
+            # pgrowlocks shows row locks in the locking lessons; it needs a superuser to install.
+            with contextlib.suppress(asyncpg.PostgresError):
+                await tables.execute("CREATE EXTENSION IF NOT EXISTS pgrowlocks")
+            await create_schema(tables)
+        finally:
+            await tables.close()
+        await admin.execute(f'CREATE DATABASE "{names.seed}" TEMPLATE "{names.tables}"')
+        seed = await asyncpg.connect(dsn_for[names.seed])
+        try:
+            await load_seed(seed)
+        finally:
+            await seed.close()
+        for name in (names.tables, names.seed):
+            await admin.execute(f'ALTER DATABASE "{name}" IS_TEMPLATE true')
+    finally:
+        await admin.close()

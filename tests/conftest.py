@@ -1,0 +1,40 @@
+"""Shared fixtures: databases from the course's own disposable PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from asyncdb_lab.databases import DisposableDatabase, disposable_database
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Tests speak through assertions, not through the library's friendly progress lines.
+os.environ.setdefault("ASYNCDB_LAB_QUIET", "1")
+
+
+@pytest_asyncio.fixture
+async def empty_database_dsn() -> AsyncIterator[str]:
+    """A plain `postgresql://…` DSN to a new, empty database, dropped after the test."""
+    async with disposable_database(label="test_empty") as db:
+        yield db.dsn
+
+
+@pytest_asyncio.fixture
+async def seeded_database() -> AsyncIterator[DisposableDatabase]:
+    """A fresh database with the course tables and seed data, dropped after the test."""
+    async with disposable_database(seed=True, label="test_seed") as db:
+        yield db
+
+
+@pytest.fixture
+def subprocess_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for a child Python that uses the library: quiet, same cache, no inherited URL."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCDB_LAB_")}
+    env["ASYNCDB_LAB_QUIET"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    yield env

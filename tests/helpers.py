@@ -1,0 +1,90 @@
+"""Helpers the tests share: child processes that use the library, and process counting."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import psutil
+
+# A child that makes a seeded database, reports its server, then waits or exits.
+CHILD_SCRIPT = """
+import asyncio, json, sys, time
+from asyncdb_lab.databases import disposable_database
+
+async def main():
+    db = await disposable_database(seed=True)
+    server = db.server
+    report = {"backend": server.backend, "database": db.name, "dsn": db.dsn}
+    if server.backend == "embedded":
+        report.update(dir=str(server.server_dir), postmaster=server.process.pid,
+                      watchdog=server._watchdog.pid)
+    return report
+
+print(json.dumps(asyncio.run(main())), flush=True)
+if sys.argv[1] == "wait":
+    time.sleep(600)
+"""
+
+
+class Child:
+    """A child Python running CHILD_SCRIPT; its pipes are closed when it is waited for."""
+
+    def __init__(self, env: dict[str, str], mode: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", CHILD_SCRIPT, mode],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            _, stderr = self.process.communicate()
+            raise AssertionError(f"the child printed nothing; its stderr:\n{stderr}")
+        self.report: dict = json.loads(line)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def wait(self, timeout: float = 30) -> int:
+        self.process.communicate(timeout=timeout)
+        return self.process.returncode
+
+    def kill9(self) -> None:
+        os.kill(self.process.pid, 9)
+        self.wait()
+
+
+def postgres_processes() -> set[int]:
+    found = set()
+    for process in psutil.process_iter(["name", "status"]):
+        if process.info["name"] == "postgres" and process.info["status"] != "zombie":
+            found.add(process.pid)
+    return found
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def kill9(pid: int) -> None:
+    os.kill(pid, 9)
