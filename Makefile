@@ -38,6 +38,9 @@ format: $(INSTALLED) ## Format the code with ruff and apply safe fixes
 	$(BIN)/ruff check --fix src tests benchmarks data grader
 	$(BIN)/ruff format src tests benchmarks data grader
 
+notebooks: $(INSTALLED) ## Regenerate the learner notebooks in notebooks/ from solutions/ (nbgrader)
+	$(BIN)/asyncdb-lab release
+
 benchmark: $(INSTALLED) ## Measure start-up times (see benchmarks/)
 	$(BIN)/python benchmarks/startup.py
 

@@ -10,7 +10,10 @@ from importlib import import_module
 from .errors import AsyncDbLabError
 
 # Modules with a `register(subparsers)` function that adds one or more subcommands.
-COMMAND_MODULES: tuple[str, ...] = ("asyncdb_lab.commands.server",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "asyncdb_lab.commands.server",
+    "asyncdb_lab.commands.release",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
