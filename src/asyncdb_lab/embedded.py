@@ -448,7 +448,7 @@ def _stop_all() -> None:
 
 # -- the cluster image ----------------------------------------------------------------------
 
-IMAGE_FORMAT = 2
+IMAGE_FORMAT = 3
 
 
 def ensure_cluster_image(runner: _ChildRunner) -> Path:

@@ -43,6 +43,14 @@ async def create_templates(dsn_for: dict[str, str], names: TemplateNames) -> Non
             with contextlib.suppress(asyncpg.PostgresError):
                 await tables.execute("CREATE EXTENSION IF NOT EXISTS pgrowlocks")
             await create_schema(tables)
+            # A clone belongs to the role that made it (a learner's role when grading) but its
+            # tables belong to the template's owner: let whoever may connect to a clone use them.
+            # Only its owner can connect to a clone: create_database() revokes CONNECT from PUBLIC.
+            await tables.execute(
+                "GRANT USAGE, CREATE ON SCHEMA public TO PUBLIC;"
+                "GRANT ALL ON ALL TABLES IN SCHEMA public TO PUBLIC;"
+                "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO PUBLIC"
+            )
         finally:
             await tables.close()
         await admin.execute(f'CREATE DATABASE "{names.seed}" TEMPLATE "{names.tables}"')
@@ -52,6 +60,7 @@ async def create_templates(dsn_for: dict[str, str], names: TemplateNames) -> Non
         finally:
             await seed.close()
         for name in (names.tables, names.seed):
-            await admin.execute(f'ALTER DATABASE "{name}" IS_TEMPLATE true')
+            # Cloned, never connected to: nobody can change a template's rows by accident.
+            await admin.execute(f'ALTER DATABASE "{name}" IS_TEMPLATE true ALLOW_CONNECTIONS false')
     finally:
         await admin.close()
