@@ -67,9 +67,24 @@ def exercise_of(test_grade_id: str, exercises: list[str]) -> str | None:
     return max(matches, key=len) if matches else None
 
 
-def load_wrong_answers(assignment: str) -> dict[str, list[tuple[str, str]]]:
+def _wrong_answers_module(assignment: str) -> dict:
     path = REPO / "tests" / "wrong_answers" / f"{assignment}.py"
-    return runpy.run_path(str(path))["WRONG_ANSWERS"] if path.exists() else {}
+    return runpy.run_path(str(path)) if path.exists() else {}
+
+
+def load_wrong_answers(assignment: str) -> dict[str, list[tuple[str, str]]]:
+    return _wrong_answers_module(assignment).get("WRONG_ANSWERS", {})
+
+
+def independent(assignment: str) -> bool:
+    """Exercises that cannot affect one another (notebook 12's answers) are graded in two halves:
+    each half gets the wrong answers of every other exercise, and the solutions of the rest."""
+    return bool(_wrong_answers_module(assignment).get("INDEPENDENT"))
+
+
+def _halves(assignment: str) -> list[list[str]]:
+    exercises = sorted(load_wrong_answers(assignment))
+    return [exercises[0::2], exercises[1::2]]
 
 
 WRONG_CASES = [
@@ -90,8 +105,26 @@ class GradedNotebook:
     students: dict[str, dict[str, CellScore]] = field(default_factory=dict)
 
 
-def _student_for(exercise: str, index: int) -> str:
+def _student_for(assignment: str, exercise: str, index: int) -> str:
+    if independent(assignment):
+        half = next(i for i, group in enumerate(_halves(assignment)) if exercise in group)
+        return f"wrong-half-{half}"
     return f"wrong-{exercise.lower()}-{index}"
+
+
+def _wrong_submissions(assignment: str) -> dict[str, dict[str, str]]:
+    """Student name → the exercises to replace, with the wrong source for each."""
+    answers = load_wrong_answers(assignment)
+    if independent(assignment):
+        return {
+            f"wrong-half-{half}": {exercise: answers[exercise][0][1] for exercise in group}
+            for half, group in enumerate(_halves(assignment))
+        }
+    return {
+        _student_for(assignment, exercise, index): {exercise: source}
+        for exercise, sources in answers.items()
+        for index, (_, source) in enumerate(sources)
+    }
 
 
 def _filled_learner_notebook(
@@ -118,17 +151,12 @@ class Grader:
             release = read(course.generate())
             course.submit("solution", read(solution_path(assignment)))
             course.submit("untouched", release)
-            for exercise, answers in load_wrong_answers(assignment).items():
-                for index, (_, source) in enumerate(answers):
-                    wrong = _filled_learner_notebook(assignment, release, {exercise: source})
-                    course.submit(_student_for(exercise, index), wrong)
+            wrong = _wrong_submissions(assignment)
+            for student, replace in wrong.items():
+                course.submit(student, _filled_learner_notebook(assignment, release, replace))
             course.autograde()
             graded = GradedNotebook(course, release)
-            for student in ["solution", "untouched"] + [
-                _student_for(e, i)
-                for e, answers in load_wrong_answers(assignment).items()
-                for i in range(len(answers))
-            ]:
+            for student in ["solution", "untouched", *wrong]:
                 graded.students[student] = course.scores(student)
             self.results[assignment] = graded
         return self.results[assignment]
@@ -339,11 +367,13 @@ def test_untouched_learner_notebook_scores_zero_and_runs_everything_else(assignm
 @pytest.mark.parametrize(("assignment", "exercise", "index"), WRONG_CASES)
 def test_a_plausible_wrong_answer_loses_points(assignment: str, exercise: str, index: int, grade):
     description = load_wrong_answers(assignment)[exercise][index][0]
-    scores = grade(assignment).students[_student_for(exercise, index)]
+    student = _student_for(assignment, exercise, index)
+    scores = grade(assignment).students[student]
     source_tests = grade_cells(read(solution_path(assignment)))
     exercises = list(CONTRACT[assignment])
+    also_wrong = set(_wrong_submissions(assignment)[student])
     own = {gid: s for gid, s in scores.items() if exercise_of(gid, exercises) == exercise}
-    others = {gid: s for gid, s in scores.items() if exercise_of(gid, exercises) != exercise}
+    others = {gid: s for gid, s in scores.items() if exercise_of(gid, exercises) not in also_wrong}
     hidden_lost = [
         gid
         for gid, s in own.items()

@@ -1,0 +1,209 @@
+"""Build notebook 12 (interview prep) from the question bank, so the two never drift apart.
+
+    python -m asyncdb_lab.interview.notebook     # writes solutions/12_interview_prep/…ipynb
+                                                 # and the notebook's entry in grader/exercises.yaml
+
+Graded questions (choice, bug, count) become an answer cell, a test cell (hidden tests hold the
+key) and a reveal cell; explain questions become the notebook's interview questions.
+"""
+
+from __future__ import annotations
+
+import string
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from ..authoring import build
+from ..course import GRADER_DIR, SOLUTIONS_DIR
+from .bank import KIND_NAMES, TOPICS, Question, load_bank
+
+ASSIGNMENT = "12_interview_prep"
+NOTEBOOK_PATH = SOLUTIONS_DIR / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+CONTRACT_PATH = GRADER_DIR / "exercises.yaml"
+
+_OPENING = """\
+# %% [markdown]
+# # **12 · Interview prep: async databases in Python**
+#
+# Test what you learned in notebooks 00–11 on the questions interviewers ask, with every answer proven against PostgreSQL.
+#
+# **Learning goals**
+# - Recall the behaviour behind each topic: statement counts, errors raised, what locks and savepoints really do.
+# - Spot the classic bugs of async database code in short snippets, including the source tutorial's.
+# - Explain your reasoning in a sentence, the way an interview asks for it.
+#
+# **Prerequisites**: notebooks 00–11 (each question links to the section that teaches it).
+#
+# **Out of scope**: new material. Every answer here is taught, and demonstrated, in an earlier notebook.
+
+# %% [markdown]
+# ## Setup
+#
+# The questions need no database to answer, but you can try any snippet against a fresh one: the next cell makes it, with the seed data.
+
+# %% readonly
+from asyncdb_lab import count_statements, disposable_database
+from asyncdb_lab.interview.reveal import reveal
+
+db = await disposable_database(seed=True)
+engine = db.engine
+
+# %% [markdown]
+# ## How to answer
+#
+# Each question has an answer cell: set the variable it names, e.g. `answer_flush_vs_commit = "b"` for a letter, or `answer_selectinload_query_count = 3` for a number of statements, and run it.
+# The test cell below it checks the format (the key is in the hidden tests your grader adds).
+# Then run the reveal cell for the explanation and the notebook section that teaches it.
+# The same questions are in the terminal drill: `asyncdb-lab drill`.
+#
+# > **Common mistake: a letter without quotes.**
+# > `answer_x = b` looks up a variable called `b` and raises NameError; write `answer_x = "b"`.
+
+# %%
+# What Python does with a letter written without quotes:
+try:
+    example = b  # noqa: F821
+except NameError as error:
+    print(f"NameError: {error}")
+example = "b"
+print("with quotes:", repr(example))
+"""
+
+_CLOSING = """\
+# %% [markdown]
+# ---
+# ## Summary
+#
+# - Count statements, don't guess them: selectinload batches by 500 parents, add_all batches by 1,000 rows, savepoints cost two statements.
+# - Wrapped errors: catch SQLAlchemy's classes and decide by `e.orig.sqlstate`, never by message text; a refused connection is an OSError.
+# - Transactions: autobegin, lock rows in one order, retry 40001/40P01 with a fresh session, catch savepoint errors outside `begin_nested()`.
+# - Test on PostgreSQL, not SQLite; keep one session per task and per request.
+#
+# ## Interview questions
+#
+# Answer these out loud, then open the answers.
+#
+{explain}
+#
+# ## Further reading
+#
+# - SQLAlchemy: [Asynchronous I/O (asyncio)](https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html)
+# - SQLAlchemy: [Relationship loading techniques](https://docs.sqlalchemy.org/en/20/orm/queryguide/relationships.html)
+# - SQLAlchemy: [Session basics: framing a transaction](https://docs.sqlalchemy.org/en/20/orm/session_basics.html)
+# - PostgreSQL: [Error codes (SQLSTATE)](https://www.postgresql.org/docs/current/errcodes-appendix.html)
+# - PostgreSQL: [Transaction isolation](https://www.postgresql.org/docs/current/transaction-iso.html)
+"""
+
+
+def _markdown(text: str) -> str:
+    return "\n".join(f"# {line}" if line else "#" for line in text.splitlines())
+
+
+def _answer_literal(question: Question) -> str:
+    return repr(question.answer)
+
+
+def _question_cells(number: int, question: Question) -> Iterator[str]:
+    name = f"answer_{question.id}"
+    lines = [f"### Question {number} · {KIND_NAMES[question.kind]}", "", question.prompt]
+    if question.code:
+        lines += ["", "```python", question.code, "```"]
+    if question.choices:
+        lines.append("")
+        lines += [f"- **{key}**: {text}" for key, text in question.choices.items()]
+    yield "# %% [markdown]\n" + _markdown("\n".join(lines))
+    if question.kind == "count":
+        form, kind, check = "a whole number, e.g. 2", "int", "{0} >= 0"
+        visible_hint = f"{name} should be a whole number of statements, e.g. {name} = 2."
+    else:
+        letters = ", ".join(f'"{k}"' for k in question.choices)
+        form, kind, check = f"one of {letters}", "str", "{0} in (" + letters + ",)"
+        visible_hint = f'{name} should be one letter in quotes, e.g. {name} = "a".'
+    yield (
+        f"# %% solution id={name}\n"
+        f"# Your answer: {form}.\n"
+        f"{name}: {kind}\n"
+        "### BEGIN SOLUTION\n"
+        f"{name} = {_answer_literal(question)}\n"
+        "### END SOLUTION"
+    )
+    yield (
+        f"# %% tests id=test_{name}_key points=1\n"
+        f'"""Check that your answer to question {number} has the right form '
+        '(the key is hidden)."""\n'
+        "from asyncdb_lab.checks import expect\n\n"
+        f"assert type({name}) is {kind} and {check.format(name)}, {visible_hint!r}\n"
+        "### BEGIN HIDDEN TESTS\n"
+        f"expect({name}, {_answer_literal(question)}, 'Your answer to question {number}',\n"
+        "       'Run the reveal cell below for the explanation.')\n"
+        "### END HIDDEN TESTS"
+    )
+    yield f"# %%\n# The explanation, once you have answered:\nreveal({question.id!r}, globals())"
+
+
+def draft(questions: list[Question]) -> str:
+    parts = [_OPENING]
+    graded = [q for q in questions if q.graded]
+    number = 0
+    letters = iter(string.ascii_uppercase)
+    for topic in TOPICS:
+        in_topic = [q for q in graded if q.topic == topic]
+        if not in_topic:
+            continue
+        title = topic.split("_", 1)[1].replace("_", " ")
+        title = title.replace("n plus 1", "N+1").replace("fastapi", "FastAPI").replace("sql", "SQL")
+        parts.append(
+            "# %% [markdown]\n# ---\n"
+            f"# ## Part {next(letters)} — {topic[:2]} · {title} ({len(in_topic)} points)\n#\n"
+            f"# Taught in notebook `{topic}`."
+        )
+        for question in in_topic:
+            number += 1
+            parts.extend(_question_cells(number, question))
+    explain = [q for q in questions if not q.graded]
+    items = []
+    for index, question in enumerate(explain, start=1):
+        items.append(f"{index}. {question.prompt} ({question.topic})")
+    answers = [f"{i}. **{q.answer}** {q.explanation}" for i, q in enumerate(explain, start=1)]
+    explain_md = "\n".join(items) + "\n\n<details><summary>Answers</summary>\n\n"
+    explain_md += "\n".join(answers) + "\n\n</details>"
+    parts.append(_CLOSING.format(explain=_markdown(explain_md)))
+    return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
+
+
+def contract(questions: list[Question]) -> dict[str, list[str]]:
+    return {
+        f"answer_{q.id}": [f"answer_{q.id}: {'int' if q.kind == 'count' else 'str'}"]
+        for q in questions
+        if q.graded
+    }
+
+
+def notebook(questions: list[Question]) -> nbformat.NotebookNode:
+    return build(draft(questions))
+
+
+def write(questions: list[Question], path: Path = NOTEBOOK_PATH) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook(questions), path)
+    _write_contract(questions)
+
+
+def _write_contract(questions: list[Question]) -> None:
+    text = CONTRACT_PATH.read_text()
+    marker = f"{ASSIGNMENT}:"
+    head = text.split(f"\n{marker}")[0].rstrip("\n") + "\n"
+    section = yaml.safe_dump({ASSIGNMENT: contract(questions)}, sort_keys=False, width=200)
+    CONTRACT_PATH.write_text(
+        head + "# Generated from data/questions.yaml by asyncdb_lab.interview.notebook.\n" + section
+    )
+
+
+if __name__ == "__main__":
+    write(load_bank())
+    print(f"wrote {NOTEBOOK_PATH} and the {ASSIGNMENT} entry of {CONTRACT_PATH}")
+    sys.exit(0)
