@@ -41,8 +41,9 @@ format: $(INSTALLED) ## Format the code with ruff and apply safe fixes
 notebooks: $(INSTALLED) ## Regenerate the learner notebooks in notebooks/ from solutions/ (nbgrader)
 	$(BIN)/asyncdb-lab release
 
-benchmark: $(INSTALLED) ## Measure start-up times (see benchmarks/)
+benchmark: $(INSTALLED) ## Measure start-up and whole-course run times (see benchmarks/)
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/course.py
 
 clean: ## Remove .venv, test output and the cached PostgreSQL cluster image
 	rm -rf $(VENV) test-output .pytest_cache .ruff_cache
