@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -62,11 +63,22 @@ class Child:
         self.wait()
 
 
-def postgres_processes() -> set[int]:
-    found = set()
-    for process in psutil.process_iter(["name", "status"]):
-        if process.info["name"] == "postgres" and process.info["status"] != "zombie":
-            found.add(process.pid)
+def server_processes(server_dir: str) -> set[int]:
+    """The postmaster serving `server_dir` and its backends, counted by pid.
+
+    Only this server's processes: other tests or sessions on the machine may run servers of
+    their own at the same time.
+    """
+    postmasters = set()
+    for process in psutil.process_iter(["name", "cmdline", "status"]):
+        if process.info["name"] != "postgres" or process.info["status"] == "zombie":
+            continue
+        if any(server_dir in part for part in process.info["cmdline"] or []):
+            postmasters.add(process.pid)
+    found = set(postmasters)
+    for pid in postmasters:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            found.update(child.pid for child in psutil.Process(pid).children(recursive=True))
     return found
 
 

@@ -1,4 +1,8 @@
-"""No leftovers: a server goes with the process that started it, even after kill -9."""
+"""No leftovers: a server goes with the process that started it, even after kill -9.
+
+Processes are counted per server (its postmaster and backends, by pid), not machine-wide, so
+that other servers running at the same time do not disturb the count.
+"""
 
 from __future__ import annotations
 
@@ -8,59 +12,63 @@ import signal
 import tempfile
 from pathlib import Path
 
-from helpers import Child, alive, kill9, postgres_processes, wait_until
+from helpers import Child, alive, kill9, server_processes, wait_until
 
 
-def test_a_normal_exit_stops_the_server_and_removes_its_folder(subprocess_env):
-    before = postgres_processes()
+def all_gone(pids: set[int], server_dir: str) -> bool:
+    return not any(alive(pid) for pid in pids) and not server_processes(server_dir)
+
+
+def test_ctrl_c_in_the_owner_stops_the_server_and_removes_its_folder(subprocess_env):
+    child = Child(subprocess_env, "wait")
+    report = child.report
+    running = server_processes(report["dir"])
+    assert report["postmaster"] in running and len(running) >= 3  # postmaster and backends
+    child.process.send_signal(signal.SIGINT)
+    child.wait()
+    assert all_gone(running, report["dir"])
+    assert not Path(report["dir"]).exists()
+    assert wait_until(lambda: not alive(report["watchdog"]))
+
+
+def test_a_process_that_finishes_takes_its_server_with_it(subprocess_env):
     child = Child(subprocess_env, "exit")
     report = child.report
     assert child.wait() == 0
     assert not alive(report["postmaster"])
+    assert not server_processes(report["dir"])
     assert not Path(report["dir"]).exists()
     assert wait_until(lambda: not alive(report["watchdog"]))
-    assert postgres_processes() == before
-
-
-def test_ctrl_c_in_the_owner_still_cleans_up(subprocess_env):
-    before = postgres_processes()
-    child = Child(subprocess_env, "wait")
-    report = child.report
-    child.process.send_signal(signal.SIGINT)
-    child.wait()
-    assert not Path(report["dir"]).exists()
-    assert wait_until(lambda: postgres_processes() == before)
 
 
 def test_kill_9_of_the_owner_is_cleaned_up_by_its_watchdog(subprocess_env):
-    before = postgres_processes()
     child = Child(subprocess_env, "wait")
     report = child.report
-    assert alive(report["postmaster"])
-    assert len(postgres_processes() - before) >= 1
+    running = server_processes(report["dir"])
+    assert report["postmaster"] in running
     child.kill9()
     assert wait_until(lambda: not Path(report["dir"]).exists(), timeout=15)
-    assert wait_until(lambda: postgres_processes() == before, timeout=15)
+    assert wait_until(lambda: all_gone(running, report["dir"]), timeout=15)
 
 
 def test_an_orphan_left_by_kill_9_of_owner_and_watchdog_is_removed_by_the_next_start(
     subprocess_env,
 ):
-    before = postgres_processes()
     child = Child(subprocess_env, "wait")
     report = child.report
+    running = server_processes(report["dir"])
     kill9(report["watchdog"])
     child.kill9()
     # Nobody is left to clean up: the server really is orphaned.
     assert alive(report["postmaster"])
+    assert server_processes(report["dir"])
     assert Path(report["dir"]).exists()
 
     next_child = Child(subprocess_env, "exit")
     next_report = next_child.report
     assert next_child.wait() == 0
-    assert not alive(report["postmaster"])
+    assert wait_until(lambda: all_gone(running, report["dir"]))
     assert not Path(report["dir"]).exists()
-    assert wait_until(lambda: postgres_processes() == before)
     assert not Path(next_report["dir"]).exists()
 
 
