@@ -42,11 +42,15 @@ def docker_reachability(timeout: float = 1.0) -> tuple[bool, str]:
 
 def start_docker_server(reason: str) -> ExternalServer:
     try:
-        from testcontainers.postgres import PostgresContainer
-    except ImportError as error:  # pragma: no cover - testcontainers is a dependency
-        raise BackendUnavailable(
-            f"testcontainers is not installed ({error}): run `make install`."
-        ) from None
+        # testcontainers 4.15 moved it (the old path still works, with a DeprecationWarning).
+        from testcontainers.community.postgres import PostgresContainer
+    except ImportError:
+        try:
+            from testcontainers.postgres import PostgresContainer
+        except ImportError as error:
+            raise BackendUnavailable(
+                f"testcontainers is not installed ({error}): run `make install`."
+            ) from None
     container = PostgresContainer(DOCKER_IMAGE, username="postgres", password="postgres")
     try:
         container.start()
