@@ -1,0 +1,210 @@
+"""Plausible wrong answers for 04_transactions_and_locking (see README.md in this folder)."""
+
+SIGNATURE = (
+    "async def transfer(session_factory, from_id: int, to_id: int, amount: Decimal) -> None:\n"
+    '    """Move amount from account from_id to account to_id, in a session and a transaction '
+    'of its own."""\n'
+)
+
+VALIDATION = """    if not isinstance(amount, Decimal):
+        raise TypeError("amount must be a Decimal")
+    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("amount must be a positive number of cents")
+    if from_id == to_id:
+        raise ValueError("cannot transfer to the same account")
+"""
+
+WRONG_ANSWERS = {
+    "transfer": [
+        (
+            "no row locks: read-modify-write loses updates under concurrency",
+            SIGNATURE
+            + VALIDATION
+            + """    async with session_factory.begin() as session:
+        source = await session.get(Account, from_id)
+        target = await session.get(Account, to_id)
+        if source is None or target is None:
+            raise LookupError("no such account")
+        if source.balance < amount:
+            raise InsufficientFunds(f"account {from_id} cannot pay {amount}")
+        source.balance -= amount
+        target.balance += amount
+""",
+        ),
+        (
+            "FOR UPDATE on the source, then on the destination (deadlocks in opposite directions)",
+            SIGNATURE
+            + VALIDATION
+            + """    async with session_factory.begin() as session:
+        source = await session.get(Account, from_id, with_for_update=True)
+        target = await session.get(Account, to_id, with_for_update=True)
+        if source is None or target is None:
+            raise LookupError("no such account")
+        if source.balance < amount:
+            raise InsufficientFunds(f"account {from_id} cannot pay {amount}")
+        source.balance -= amount
+        target.balance += amount
+""",
+        ),
+        (
+            "locks source then destination, and retries when PostgreSQL reports a deadlock",
+            SIGNATURE
+            + VALIDATION
+            + """    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(20):
+        try:
+            async with session_factory.begin() as session:
+                source = await session.get(Account, from_id, with_for_update=True)
+                target = await session.get(Account, to_id, with_for_update=True)
+                if source is None or target is None:
+                    raise LookupError("no such account")
+                if source.balance < amount:
+                    raise InsufficientFunds(f"account {from_id} cannot pay {amount}")
+                source.balance -= amount
+                target.balance += amount
+            return
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) != "40P01":
+                raise
+            await asyncio.sleep(0.01 * attempt)
+    raise RuntimeError("gave up after 20 deadlocks")
+""",
+        ),
+        (
+            "FOR UPDATE on the source only; the destination is read without a lock",
+            SIGNATURE
+            + VALIDATION
+            + """    async with session_factory.begin() as session:
+        target = await session.get(Account, to_id)
+        source = await session.get(Account, from_id, with_for_update=True)
+        if source is None or target is None:
+            raise LookupError("no such account")
+        if source.balance < amount:
+            raise InsufficientFunds(f"account {from_id} cannot pay {amount}")
+        source.balance -= amount
+        target.balance += amount
+""",
+        ),
+        (
+            "atomic UPDATEs, but source first then destination (deadlocks)",
+            SIGNATURE
+            + VALIDATION
+            + """    async with session_factory.begin() as session:
+        found = await session.scalars(select(Account.id).where(Account.id.in_([from_id, to_id])))
+        if len(found.all()) != 2:
+            raise LookupError("no such account")
+        debited = await session.execute(
+            update(Account)
+            .where(Account.id == from_id, Account.balance >= amount)
+            .values(balance=Account.balance - amount)
+        )
+        if debited.rowcount == 0:
+            raise InsufficientFunds(f"account {from_id} cannot pay {amount}")
+        await session.execute(
+            update(Account).where(Account.id == to_id).values(balance=Account.balance + amount)
+        )
+""",
+        ),
+        (
+            "checks the funds without a lock, then updates atomically in id order",
+            SIGNATURE
+            + VALIDATION
+            + """    async with session_factory.begin() as session:
+        source = await session.get(Account, from_id)
+        target = await session.get(Account, to_id)
+        if source is None or target is None:
+            raise LookupError("no such account")
+        if source.balance < amount:
+            raise InsufficientFunds(f"account {from_id} cannot pay {amount}")
+        for account_id in sorted([from_id, to_id]):
+            change = -amount if account_id == from_id else amount
+            await session.execute(
+                update(Account)
+                .where(Account.id == account_id)
+                .values(balance=Account.balance + change)
+            )
+""",
+        ),
+        (
+            "credits and commits first, then finds out the source cannot pay",
+            SIGNATURE
+            + VALIDATION
+            + """    async with session_factory() as session:
+        credited = await session.execute(
+            update(Account).where(Account.id == to_id).values(balance=Account.balance + amount)
+        )
+        debited = await session.execute(
+            update(Account)
+            .where(Account.id == from_id, Account.balance >= amount)
+            .values(balance=Account.balance - amount)
+        )
+        await session.commit()
+        if credited.rowcount == 0:
+            raise LookupError(f"no account {to_id}")
+        if debited.rowcount == 0:
+            raise InsufficientFunds(f"account {from_id} cannot pay {amount}")
+""",
+        ),
+        (
+            "float arithmetic: converts the amount and balances to float",
+            SIGNATURE
+            + """    amount = float(amount)
+    if amount <= 0:
+        raise ValueError("amount must be positive")
+    if from_id == to_id:
+        raise ValueError("cannot transfer to the same account")
+    async with session_factory.begin() as session:
+        accounts = {
+            account.id: account
+            for account in (await session.scalars(
+                select(Account)
+                .where(Account.id.in_([from_id, to_id]))
+                .order_by(Account.id)
+                .with_for_update()
+            )).all()
+        }
+        if len(accounts) != 2:
+            raise LookupError("no such account")
+        source, target = accounts[from_id], accounts[to_id]
+        if float(source.balance) < amount:
+            raise InsufficientFunds(f"account {from_id} cannot pay {amount}")
+        source.balance = float(source.balance) - amount
+        target.balance = float(target.balance) + amount
+""",
+        ),
+        (
+            "the tutorial's shape: begin() after a query, float amount",
+            SIGNATURE
+            + """    if amount <= 0 or from_id == to_id:
+        raise ValueError("bad transfer")
+    async with session_factory() as session:
+        source = await session.get(Account, from_id)
+        async with session.begin():
+            source = await session.get(Account, from_id, with_for_update=True)
+            target = await session.get(Account, to_id, with_for_update=True)
+            if source.balance < amount:
+                raise InsufficientFunds("insufficient funds")
+            source.balance -= float(amount)
+            target.balance += float(amount)
+""",
+        ),
+        (
+            "SERIALIZABLE without locks and without a retry",
+            SIGNATURE
+            + VALIDATION
+            + """    async with session_factory() as session:
+        await session.connection(execution_options={"isolation_level": "SERIALIZABLE"})
+        source = await session.get(Account, from_id)
+        target = await session.get(Account, to_id)
+        if source is None or target is None:
+            raise LookupError("no such account")
+        if source.balance < amount:
+            raise InsufficientFunds(f"account {from_id} cannot pay {amount}")
+        source.balance -= amount
+        target.balance += amount
+        await session.commit()
+""",
+        ),
+    ],
+}
