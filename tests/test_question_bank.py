@@ -118,3 +118,26 @@ def test_reveal_explains_only_after_an_answer(capsys):
     assert out.startswith("✓ Right.") and question.explanation[:30] in out
     reveal(question.id, {f"answer_{question.id}": question.answer + 1})
     assert capsys.readouterr().out.startswith(f"✗ The answer is {question.answer!r}.")
+
+
+def test_every_question_links_to_a_section_that_exists():
+    import re
+
+    import nbformat
+
+    from asyncdb_lab.course import SOLUTIONS_DIR
+
+    headings: dict[str, set[str]] = {}
+    for question in QUESTIONS:
+        if question.topic not in headings:
+            path = SOLUTIONS_DIR / question.topic / f"{question.topic}.ipynb"
+            cells = nbformat.read(path, as_version=4).cells
+            headings[question.topic] = {
+                f"{question.topic} · {m.group(1)}"
+                for c in cells
+                if c.cell_type == "markdown"
+                for m in re.finditer(r"^## (Part \w — .*?)\s*\(\d+ points?\)\s*$", c.source, re.M)
+            }
+        assert question.section in headings[question.topic], (
+            f"{question.id}: section {question.section!r} is not a Part heading of {question.topic}"
+        )

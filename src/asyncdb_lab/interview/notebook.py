@@ -115,6 +115,7 @@ def _question_cells(number: int, question: Question) -> Iterator[str]:
     if question.choices:
         lines.append("")
         lines += [f"- **{key}**: {text}" for key, text in question.choices.items()]
+    lines += ["", f"*Taught in [{question.section}](../{question.topic}/{question.topic}.ipynb).*"]
     yield "# %% [markdown]\n" + _markdown("\n".join(lines))
     if question.kind == "count":
         form, kind, check = "a whole number, e.g. 2", "int", "{0} >= 0"
