@@ -195,13 +195,11 @@ def write(questions: list[Question], path: Path = NOTEBOOK_PATH) -> None:
 
 
 def _write_contract(questions: list[Question]) -> None:
+    note = "# Generated from data/questions.yaml by asyncdb_lab.interview.notebook.\n"
     text = CONTRACT_PATH.read_text()
-    marker = f"{ASSIGNMENT}:"
-    head = text.split(f"\n{marker}")[0].rstrip("\n") + "\n"
+    head = text.split(note)[0].split(f"\n{ASSIGNMENT}:")[0].rstrip("\n") + "\n"
     section = yaml.safe_dump({ASSIGNMENT: contract(questions)}, sort_keys=False, width=200)
-    CONTRACT_PATH.write_text(
-        head + "# Generated from data/questions.yaml by asyncdb_lab.interview.notebook.\n" + section
-    )
+    CONTRACT_PATH.write_text(head + note + section)
 
 
 if __name__ == "__main__":
