@@ -174,8 +174,8 @@ def grade() -> Iterator[Grader]:
 # -- static checks ------------------------------------------------------------------------
 
 
-def test_every_notebook_is_in_the_contract():
-    assert set(ASSIGNMENTS) <= set(CONTRACT), set(ASSIGNMENTS) - set(CONTRACT)
+def test_every_notebook_of_the_contract_exists_and_no_other():
+    assert set(ASSIGNMENTS) == set(CONTRACT), set(ASSIGNMENTS) ^ set(CONTRACT)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
