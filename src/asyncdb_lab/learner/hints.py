@@ -1,0 +1,58 @@
+"""Hints for exercises and tests, kept in one data file (data/hints.yaml) keyed by grade id,
+the way rustlings keeps its hints outside the exercises. The file's header documents its format.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from ..course import REPO
+from ..errors import AsyncDbLabError
+
+HINTS_FILE = REPO / "data" / "hints.yaml"
+
+
+@lru_cache(maxsize=4)
+def load_hints(path: Path = HINTS_FILE) -> dict[str, dict[str, str]]:
+    """{notebook: {grade id: hint}}; an empty dict when the file is missing."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except yaml.YAMLError as error:
+        raise AsyncDbLabError(f"{path} is not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise AsyncDbLabError(
+            f"{path} should map each notebook to its hints (notebook: {{grade_id: hint}})."
+        )
+    return {
+        str(notebook): {str(gid): " ".join(str(text).split()) for gid, text in hints.items()}
+        for notebook, hints in data.items()
+    }
+
+
+def hint_for(notebook: str, grade_id: str, path: Path = HINTS_FILE) -> str:
+    """The hint for a grade id in a notebook, or "" when none is written."""
+    hints = load_hints(path)
+    if notebook in hints:
+        return hints[notebook].get(grade_id, "")
+    # A notebook outside the course (renamed, say): a grade id names one exercise course-wide.
+    for entries in hints.values():
+        if grade_id in entries:
+            return entries[grade_id]
+    return ""
+
+
+def hints_matching(name: str, path: Path = HINTS_FILE) -> list[tuple[str, str, str]]:
+    """(notebook, grade id, hint) for a grade id, an exercise and its tests, or a notebook."""
+    found = []
+    for notebook, entries in load_hints(path).items():
+        for grade_id, text in entries.items():
+            if name in (notebook, grade_id) or grade_id.startswith(f"test_{name}_"):
+                found.append((notebook, grade_id, text))
+    return found
