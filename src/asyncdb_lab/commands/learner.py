@@ -81,10 +81,9 @@ def _workspace_of(args: argparse.Namespace) -> Path:
 
 
 def _shown(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
+    """The path relative to the current folder when it is inside it, else in full."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def _workspace(args: argparse.Namespace) -> int:

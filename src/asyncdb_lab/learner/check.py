@@ -27,7 +27,7 @@ NOT_STARTED_ERROR = "NotImplementedError"
 
 
 @dataclass
-class TestResult:
+class CheckedTest:
     grade_id: str
     points: float
     status: TestStatus
@@ -44,7 +44,7 @@ class TestResult:
 class ExerciseResult:
     name: str
     status: ExerciseStatus
-    tests: list[TestResult]
+    tests: list[CheckedTest]
     message: str = ""
     hint: str = ""
 
@@ -99,7 +99,7 @@ class CheckResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
         exercises = [
-            ExerciseResult(**{**e, "tests": [TestResult(**t) for t in e["tests"]]})
+            ExerciseResult(**{**e, "tests": [CheckedTest(**t) for t in e["tests"]]})
             for e in data["exercises"]
         ]
         return cls(**{**data, "exercises": exercises})
@@ -122,6 +122,17 @@ def check_notebook(
     course = _read(reference) if reference is not None else learner
     prepared, missing = restore_locked_cells(learner, course)
     structure = read_structure(course)
+    # The course's stubs tell an exercise not yet started; without a course version, only a
+    # NotImplementedError does.
+    stubs = (
+        {
+            nbgrader_meta(c)["grade_id"]: c.source
+            for c in course.cells
+            if nbgrader_meta(c).get("solution")
+        }
+        if reference is not None
+        else {}
+    )
     run = run_notebook(prepared, path.parent, timeout=timeout)
     notebook_name = name or path.stem
     return CheckResult(
@@ -130,7 +141,7 @@ def check_notebook(
         code_hash=code_hash(learner),
         checked_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         seconds=round(run.seconds, 2),
-        exercises=_judge(notebook_name, prepared, course, structure, run, missing),
+        exercises=_judge(notebook_name, prepared, stubs, structure, run, missing),
         problems=_problems(prepared, run),
     )
 
@@ -173,7 +184,7 @@ def _read(path: Path) -> nbformat.NotebookNode:
 def _judge(
     notebook: str,
     prepared: nbformat.NotebookNode,
-    course: nbformat.NotebookNode,
+    stubs: dict[str, str],
     structure: Structure,
     run: NotebookRun,
     missing: set[str],
@@ -182,11 +193,6 @@ def _judge(
         nbgrader_meta(c)["grade_id"]: index
         for index, c in enumerate(prepared.cells)
         if "grade_id" in nbgrader_meta(c)
-    }
-    stubs = {
-        nbgrader_meta(c)["grade_id"]: c.source
-        for c in course.cells
-        if nbgrader_meta(c).get("solution")
     }
     results = []
     for exercise in structure.exercises:
@@ -218,8 +224,8 @@ def _judge_test(
     visible: bool,
     cell: CellRun | None,
     missing: bool,
-) -> TestResult:
-    result = TestResult(grade_id, points, "passed", description)
+) -> CheckedTest:
+    result = CheckedTest(grade_id, points, "passed", description)
     if missing:
         result.status = "missing"
         result.message = (
@@ -251,7 +257,7 @@ def _judge_test(
 def _judge_exercise(
     notebook: str,
     name: str,
-    tests: list[TestResult],
+    tests: list[CheckedTest],
     *,
     solution_source: str | None,
     stub: str | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import textwrap
 
-from .check import CheckResult, ExerciseResult, TestResult
+from .check import CheckedTest, CheckResult, ExerciseResult
 
 _LABEL = {
     "passed": "PASS",
@@ -97,7 +97,7 @@ def _exercise(exercise: ExerciseResult, width: int) -> list[str]:
     return lines
 
 
-def _test(test: TestResult, width: int) -> list[str]:
+def _test(test: CheckedTest, width: int) -> list[str]:
     label = _LABEL[test.status]
     head = f"  {label:<7} {test.grade_id} ({plural(test.points, 'point')})"
     if test.status == "hidden":

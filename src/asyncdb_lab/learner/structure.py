@@ -16,7 +16,7 @@ import nbformat
 
 
 @dataclass(frozen=True)
-class TestCell:
+class GradeCell:
     grade_id: str
     exercise: str | None
     points: float
@@ -29,9 +29,9 @@ class TestCell:
 @dataclass(frozen=True)
 class Structure:
     exercises: tuple[str, ...]
-    tests: tuple[TestCell, ...]
+    tests: tuple[GradeCell, ...]
 
-    def tests_of(self, exercise: str) -> list[TestCell]:
+    def tests_of(self, exercise: str) -> list[GradeCell]:
         return [test for test in self.tests if test.exercise == exercise]
 
     @property
@@ -58,7 +58,7 @@ def read_structure(notebook: nbformat.NotebookNode) -> Structure:
         nbgrader_meta(c)["grade_id"] for c in notebook.cells if nbgrader_meta(c).get("solution")
     )
     tests = tuple(
-        TestCell(
+        GradeCell(
             grade_id=meta["grade_id"],
             exercise=exercise_of(meta["grade_id"], exercises),
             points=float(meta.get("points") or 0),

@@ -23,16 +23,17 @@ def watch(
     say: Callable[[str], None] = print,
     poll_seconds: float = POLL_SECONDS,
     first: str | None = None,
+    until: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Call check(name, path) whenever a notebook from `notebooks()` gets new code; forever,
-    until KeyboardInterrupt. `first` is checked straight away."""
+    """Call check(name, path) whenever a notebook from `notebooks()` gets new code, until
+    KeyboardInterrupt (or until() is true). `first` is checked straight away."""
     seen = {name: _stamp(path) for name, path in notebooks().items()}
     # What is there now counts as seen: only new code starts a check.
     checked = {name: _code_hash(path) for name, path in notebooks().items()}
     if first is not None:
         check(first, notebooks()[first])
     say(_waiting(notebooks()))
-    while True:
+    while not until():
         time.sleep(poll_seconds)
         for name, path in notebooks().items():
             stamp = _stamp(path)
