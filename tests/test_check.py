@@ -20,6 +20,7 @@ from learner_helpers import (
 from asyncdb_lab.authoring import build
 from asyncdb_lab.learner.check import check_notebook, describe_error, restore_locked_cells
 from asyncdb_lab.learner.hints import hint_for
+from asyncdb_lab.learner.report import format_check
 from asyncdb_lab.learner.structure import code_hash, has_test_code, read_structure
 
 
@@ -65,8 +66,11 @@ def test_an_untouched_notebook_is_not_started_without_a_traceback(assignment: st
     for exercise, (status, _) in statuses(result).items():
         assert status == "not_started"
         assert f"{exercise}: not started" in run.stdout
-        first_words = " ".join(hint_for(assignment, exercise).split()[:6])
-        assert first_words and first_words in " ".join(run.stdout.split()), f"no hint: {exercise}"
+    # The first exercise, where to begin, comes with its hint.
+    first = result["exercises"][0]["name"]
+    first_words = " ".join(hint_for(assignment, first).split()[:6])
+    assert first_words and first_words in " ".join(run.stdout.split()), f"no hint for {first}"
+    assert f"Next: start {first}." in run.stdout
     assert "Traceback" not in run.stdout
     assert result["problems"] == [], "setup or demonstration cells fail in the learner version"
     assert path.read_bytes() == before
@@ -154,6 +158,14 @@ assert sub(3, 1) == 2, "sub(3, 1) should be 2"
 import sys
 print("careful", file=sys.stderr)
 
+# %% solution id=answer_pick
+# Your answer: "a" or "b".
+raise NotImplementedError()
+
+# %% tests id=test_answer_pick_form points=1
+"""Check that answer_pick is a letter."""
+assert answer_pick in ("a", "b")
+
 # %% solution id=wait
 async def wait():
     """Wait."""
@@ -177,6 +189,7 @@ def test_every_outcome_of_a_notebook_outside_the_course(tmp_path: Path):
         "mul": ("not_started", {"test_mul_small": "not_started"}),
         "neg": ("failing", {"test_neg_one": "failed", "test_neg_hidden": "hidden"}),
         "sub": ("failing", {"test_sub_small": "failed", "test_sub_quietly": "failed"}),
+        "answer_pick": ("not_started", {"test_answer_pick_form": "not_started"}),
         "wait": ("failing", {"test_wait_soon": "failed"}),
     }
     by_id = {t.grade_id: t for e in result.exercises for t in e.tests}
@@ -186,8 +199,13 @@ def test_every_outcome_of_a_notebook_outside_the_course(tmp_path: Path):
     assert "stderr" in by_id["test_sub_quietly"].message
     assert "careful" in by_id["test_sub_quietly"].message
     assert "longer than 3 s" in by_id["test_wait_soon"].message
-    assert (result.earned, result.checkable, result.hidden) == (1, 7, 3)
+    assert (result.earned, result.checkable, result.hidden) == (1, 8, 3)
     assert not result.passed and result.done == 1
+    # The first exercise not started is explained; later ones are listed, to keep it short.
+    report = format_check(result)
+    assert "Not started: mul still raises NotImplementedError." in report
+    assert "answer_pick: not started\n" in report
+    assert "Not started: answer_pick" not in report
 
 
 # -- the pieces ---------------------------------------------------------------------------------

@@ -275,7 +275,11 @@ def _judge_exercise(
             f"The code cell for {name} is missing from your notebook. `asyncdb-lab reset` gives "
             f"you a fresh copy (yours is kept as a backup, so you can copy your code back)."
         )
-    elif unchanged or any(t.status == "not_started" for t in tests):
+    elif (
+        unchanged
+        or any(t.status == "not_started" for t in tests)
+        or (solution_run is not None and solution_run.ename == NOT_STARTED_ERROR)
+    ):
         exercise.status = "not_started"
         exercise.message = (
             f"Not started: {name} still raises NotImplementedError. Replace "

@@ -32,8 +32,14 @@ def format_check(result: CheckResult) -> str:
         f"on a fresh database.",
         "",
     ]
+    # Only the first exercise not started gets its explanation and hint: that is the next one.
+    first_not_started = next((e for e in result.exercises if e.status == "not_started"), None)
     for exercise in result.exercises:
-        lines += _exercise(exercise, width)
+        brief = exercise.status == "not_started" and exercise is not first_not_started
+        lines += [f"{exercise.name}: not started"] if brief else _exercise(exercise, width)
+        if not brief:
+            lines.append("")
+    if lines[-1]:
         lines.append("")
     if result.problems:
         lines.append("Other problems:")
