@@ -43,7 +43,7 @@ def statuses(result: dict) -> dict[str, tuple[str, dict[str, str]]]:
 def test_a_solved_notebook_passes_every_exercise(assignment: str, tmp_path: Path):
     path = put(tmp_path, assignment, learner_notebook(assignment, solution_sources(assignment)))
     before = path.read_bytes()
-    run = asyncdb_lab("check", assignment, "--workspace", str(tmp_path))
+    run = asyncdb_lab("check", "--all", "--workspace", str(tmp_path))
     assert run.returncode == 0, run.stdout + run.stderr
     result = saved(tmp_path, assignment)
     for exercise, (status, tests) in statuses(result).items():

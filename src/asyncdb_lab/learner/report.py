@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from typing import TYPE_CHECKING
 
-from .check import CheckedTest, CheckResult, ExerciseResult
+if TYPE_CHECKING:  # at run time this module needs no notebook machinery (`hint` uses it)
+    from .check import CheckedTest, CheckResult, ExerciseResult
 
 _LABEL = {
     "passed": "PASS",
