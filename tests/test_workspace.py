@@ -157,7 +157,7 @@ def test_the_workspace_and_reset_commands_say_what_they_did(tmp_path: Path):
     edit(mine, "\n# my work")
 
     again = asyncdb_lab("workspace", "--workspace", str(workspace), timeout=60)
-    assert "is up to date" in again.stdout
+    assert "nothing to copy" in again.stdout
     assert "# my work" in mine.read_text()
 
     reset = asyncdb_lab("reset", "00", "--workspace", str(workspace), timeout=60)

@@ -100,7 +100,7 @@ def _workspace(args: argparse.Namespace) -> int:
     for added in report.added:
         print(f"  added {added}")
     if not report.created and not report.added:
-        print(f"Your workspace {where}/ is up to date with the course's notebooks.")
+        print(f"Your workspace {where}/ already has every course notebook: nothing to copy.")
     for topic in report.newer_upstream:
         print(
             f"The course has a newer version of {topic}; your copy was left as it is. "
@@ -174,14 +174,20 @@ def _check_one(topic: str, path: Path, workspace: Path, timeout: int, why: str =
     from ..learner.check import check_notebook
     from ..learner.report import format_check
     from ..learner.results import save_result
-    from ..learner.workspace import course_notebooks
+    from ..learner.workspace import course_notebooks, newer_upstream
 
     print(f"Checking {_shown(path)}{why} on a fresh database…", flush=True)
     reference = course_notebooks().get(topic)
     result = check_notebook(path, reference=reference, name=topic, timeout=timeout)
-    if path.resolve() == (workspace / topic / f"{topic}.ipynb").resolve():
+    in_workspace = path.resolve() == (workspace / topic / f"{topic}.ipynb").resolve()
+    if in_workspace:
         save_result(workspace, topic, result)
     print(format_check(result), flush=True)
+    if in_workspace and topic in newer_upstream(workspace):
+        print(
+            f"The course has a newer version of {topic} than your copy: `asyncdb-lab reset "
+            f"{topic}` switches to it (your copy goes to backups/)."
+        )
     return result.passed
 
 
