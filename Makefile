@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 LAB_ARGS ?=
+WORKSPACE ?= workspace
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
@@ -21,8 +22,11 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED) ## Create .venv and install the course into it (quick when already done)
 
-lab: $(INSTALLED) ## Start JupyterLab on the learner notebooks
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+# JupyterLab's terminals get the course's commands on PATH and know where the workspace is.
+lab: $(INSTALLED) ## Copy new notebooks into your workspace (never overwriting), open JupyterLab there
+	$(BIN)/asyncdb-lab workspace --workspace "$(WORKSPACE)"
+	PATH="$(abspath $(BIN)):$$PATH" ASYNCDB_LAB_WORKSPACE="$(abspath $(WORKSPACE))" \
+		$(BIN)/jupyter lab --notebook-dir="$(WORKSPACE)" $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(INSTALLED) ## Run every test, the slow ones included
 	$(BIN)/python -m pytest

