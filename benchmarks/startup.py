@@ -124,10 +124,9 @@ def main() -> None:
     for label, seconds, target in rows:
         goal = f"  (target ≤ {target} s)" if target else ""
         print(f"  {label:<42} {seconds:6.3f} s{goal}")
-    print(
-        f"  cold speed-up over baseline: {median_of(baseline, 'cold') / median_of(course, 'cold'):.1f}×"
-        f"; warm: {median_of(baseline, 'warm') / median_of(course, 'warm'):.1f}×"
-    )
+    cold = median_of(baseline, "cold") / median_of(course, "cold")
+    warm = median_of(baseline, "warm") / median_of(course, "warm")
+    print(f"  cold speed-up over baseline: {cold:.1f}×; warm: {warm:.1f}×")
 
 
 if __name__ == "__main__":
