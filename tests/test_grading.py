@@ -11,6 +11,7 @@ may be left behind.
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 import sqlite3
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from grading_run import NOTEBOOK, REPO, SUBMISSIONS, GradingCourse, Run, interrupt
 
@@ -321,12 +323,49 @@ def test_ctrl_c_stops_everything_and_the_next_run_resumes(new_course: GradingCou
     assert course.leftovers() == []
 
 
+def test_a_grading_worker_that_dies_costs_one_result_and_leaves_nothing(
+    new_course: GradingCourse,
+):
+    course = new_course
+    submissions = course.root / "submissions"
+    (submissions / "slow").mkdir(parents=True)
+    slow = submissions / "slow" / f"{NOTEBOOK}.ipynb"
+    shutil.copyfile(SUBMISSIONS / "class" / "full" / f"{NOTEBOOK}.ipynb", slow)
+    _sleep_in_the_answer(slow, seconds=30)
+    out = course.root / "out"
+    process = course.start(submissions, out, "--timeout", "60")
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not _kernel_running(course):
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.2)
+    for worker in _workers(course):
+        worker.kill()
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 3, (stdout, stderr)
+    result = json.loads((out / "summary.json").read_text())["submissions"][0]
+    assert (result["student"], result["status"]) == ("slow", "error")
+    assert result["reason"].startswith("not graded: its grading worker stopped")
+    assert "could not be graded because of a problem on the grading side" in stderr
+    assert course.leftovers() == []
+
+
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _sleep_in_the_answer(path: Path, seconds: int) -> None:
-    import json
+def _kernel_running(course: GradingCourse) -> bool:
+    return any(line.startswith("kernel-user process") for line in course.leftovers())
 
+
+def _workers(course: GradingCourse) -> list[psutil.Process]:
+    return [
+        process
+        for process in psutil.process_iter(["cmdline"])
+        if "asyncdb_lab.grading.worker" in " ".join(process.info["cmdline"] or [])
+        and str(course.config) in " ".join(process.info["cmdline"] or [])
+    ]
+
+
+def _sleep_in_the_answer(path: Path, seconds: int) -> None:
     notebook = json.loads(path.read_text())
     for cell in notebook["cells"]:
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "count_users":
@@ -346,8 +385,6 @@ def _gradebook_grades(gradebook: Path, student: str) -> list[tuple[float | None,
 
 
 def _hidden_test_code_lines() -> list[str]:
-    import json
-
     source = json.loads((REPO / "solutions" / NOTEBOOK / f"{NOTEBOOK}.ipynb").read_text())
     lines = []
     for cell in source["cells"]:
@@ -364,8 +401,6 @@ def _hidden_test_code_lines() -> list[str]:
 
 
 def _snoop_report(course: GradingCourse) -> dict:
-    import json
-
     path = course.grader / "autograded" / "snoop" / NOTEBOOK / f"{NOTEBOOK}.ipynb"
     notebook = json.loads(path.read_text())
     for cell in notebook["cells"]:

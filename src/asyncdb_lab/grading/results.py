@@ -24,6 +24,8 @@ FLAGS: dict[str, str] = {
 
 @dataclass
 class TestResult:
+    __test__ = False  # a result, not a test class for pytest to collect
+
     name: str  # the test cell's grade id, e.g. test_count_users_seed
     exercise: str  # the exercise it checks, e.g. count_users ("" if none)
     points: float
