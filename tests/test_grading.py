@@ -186,6 +186,8 @@ def test_the_feedback_shows_each_test_but_no_hidden_test_code(graded: Run):
             )
         leaked = [line for line in hidden if line in text]
         assert not leaked, (student, leaked)
+    snoop = html.unescape((graded.out / "feedback" / "snoop.html").read_text())
+    assert "ECHO " in snoop and "[a line of a hidden test was removed]" in snoop
     partial = html.unescape((graded.out / "feedback" / "partial.html").read_text())
     assert "count_users fetched the rows and counted them in Python" in partial
     for student, (_, reason) in REJECTED.items():

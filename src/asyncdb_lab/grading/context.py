@@ -23,6 +23,8 @@ class Execution:
     tampering: list[str] = field(default_factory=list)
     output_capped: bool = False
     kernel_pids: list[int] = field(default_factory=list)
+    kernel_start_seconds: float = 0.0  # from asking for a kernel to its first reply
+    cells_seconds: float = 0.0  # running the cells (canaries included)
 
 
 @dataclass

@@ -54,14 +54,20 @@ class GradingExecute(Execute):
         self._cell_timeout = self.timeout
         self._output_bytes = 0
         self._capped_cells: set[int] = set()
+        started = time.monotonic()
         try:
             with self.setup_kernel():
                 info = self.wait_for_reply(self.kc.kernel_info())
                 if info is not None:
                     self.nb.metadata["language_info"] = info["content"]["language_info"]
                 # The time limit is the notebook's: it starts once the kernel is up.
-                job.deadline = time.monotonic() + job.time_limit
-                self._run_cells(job, resources)
+                ready = time.monotonic()
+                job.execution.kernel_start_seconds = round(ready - started, 2)
+                job.deadline = ready + job.time_limit
+                try:
+                    self._run_cells(job, resources)
+                finally:
+                    job.execution.cells_seconds = round(time.monotonic() - ready, 2)
         except (DeadKernelError, CellTimeoutError, RuntimeError, TimeoutError) as error:
             if not job.execution.stop:
                 _stop(job, "kernel-start", f"the kernel could not start: {_one_line(error)}")

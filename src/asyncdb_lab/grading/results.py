@@ -50,6 +50,7 @@ class SubmissionResult:
     source: str = ""  # where the submission came from, relative to SUBMISSIONS
     digest: str = ""  # what was graded (file, source notebook, limits): unchanged = reusable
     cleanup: dict[str, int] = field(default_factory=dict)  # backends stopped, databases dropped
+    timing: dict[str, float] = field(default_factory=dict)  # kernel_start, cells, autograde
     reused: bool = False  # True when this result comes from an earlier run
 
     @property

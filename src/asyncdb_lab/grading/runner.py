@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,14 @@ class _Running:
     role: Role
     digest: str
     started: float
+    finished: float = 0.0
+
+
+@dataclass
+class _Finishing:
+    running: _Running
+    message: dict[str, Any]
+    cleanup: Future[dict[str, int]]
 
 
 def grade(options: GradeOptions) -> RunOutcome:
@@ -278,38 +287,70 @@ class _Session:
         failed: dict[str, str],
         progress: Progress,
     ) -> None:
-        job_seconds = self.options.time_limit + JOB_GRACE_SECONDS
         self._pending = pending
-        while pending or any(worker.job for worker in pool.workers):
-            if not pool.workers:
-                raise AsyncDbLabError(f"no grading worker is left: see {self.options.out / 'logs'}")
+        # A finished submission's role is dropped in the background while its worker already
+        # grades the next one.
+        cleaners = ThreadPoolExecutor(max_workers=2, thread_name_prefix="drop-role")
+        finishing: list[_Finishing] = []
+        try:
+            while pending or finishing or any(worker.job for worker in pool.workers):
+                for entry in [entry for entry in finishing if entry.cleanup.done()]:
+                    finishing.remove(entry)
+                    result = self._result(entry.running, entry.message, entry.cleanup.result())
+                    self._finish(progress, result)
+                if not pool.workers and pending:
+                    raise AsyncDbLabError(f"no grading worker is left: see {self.options.out}/logs")
+                self._hand_out(pool, server, pending, failed, progress)
+                message = self._wait(pool, server, progress)
+                if message is not None:
+                    worker, reply = message
+                    running, worker.job = worker.job, None
+                    running.finished = time.monotonic()
+                    worker.kernels.clear()
+                    cleanup = cleaners.submit(server.drop_role, running.role)
+                    finishing.append(_Finishing(running, reply, cleanup))
+        finally:
+            cleaners.shutdown(wait=False, cancel_futures=True)
+
+    def _hand_out(
+        self,
+        pool: WorkerPool,
+        server: GradingServer,
+        pending: deque[Candidate],
+        failed: dict[str, str],
+        progress: Progress,
+    ) -> None:
+        for worker in list(pool.workers):
+            while worker.job is None and worker.ready and pending:
+                candidate = pending.popleft()
+                if candidate.notebook in failed:
+                    self._finish(progress, self._error(candidate, failed[candidate.notebook]))
+                    continue
+                self._start(worker, server, candidate)
+                progress.started_one()
+
+    def _wait(
+        self, pool: WorkerPool, server: GradingServer, progress: Progress
+    ) -> tuple[Worker, dict[str, Any]] | None:
+        """The next finished submission's worker and reply, if one finishes within a moment."""
+        job_seconds = self.options.time_limit + JOB_GRACE_SECONDS
+        try:
+            worker, message = pool.messages.get(timeout=0.2)
+        except queue.Empty:
             for worker in list(pool.workers):
-                while worker.job is None and worker.ready and pending:
-                    candidate = pending.popleft()
-                    if candidate.notebook in failed:
-                        self._finish(progress, self._error(candidate, failed[candidate.notebook]))
-                        continue
-                    self._start(worker, server, candidate)
-                    progress.started_one()
-            try:
-                worker, message = pool.messages.get(timeout=0.5)
-            except queue.Empty:
-                for worker in list(pool.workers):
-                    if worker.job and time.monotonic() - worker.job.started > job_seconds:
-                        self._lost(pool, server, worker, progress, f"took over {job_seconds:g} s")
-                continue
-            if message is None:
-                if worker in pool.workers:
-                    self._lost(pool, server, worker, progress, "its grading worker stopped")
-            elif message["type"] == "kernel":
-                worker.kernels.add(int(message["pid"]))
-            elif message["type"] == "ready":
-                worker.ready = True
-            elif message["type"] in ("result", "failed") and worker.job is not None:
-                running, worker.job = worker.job, None
-                worker.kernels.clear()
-                cleanup = server.drop_role(running.role)
-                self._finish(progress, self._result(running, message, cleanup))
+                if worker.job and time.monotonic() - worker.job.started > job_seconds:
+                    self._lost(pool, server, worker, progress, f"took over {job_seconds:g} s")
+            return None
+        if message is None:
+            if worker in pool.workers:
+                self._lost(pool, server, worker, progress, "its grading worker stopped")
+        elif message["type"] == "kernel":
+            worker.kernels.add(int(message["pid"]))
+        elif message["type"] == "ready":
+            worker.ready = True
+        elif message["type"] in ("result", "failed") and worker.job is not None:
+            return worker, message
+        return None
 
     def _start(self, worker: Worker, server: GradingServer, candidate: Candidate) -> None:
         target = self.files.submitted_notebook(candidate.student, candidate.notebook)
@@ -388,7 +429,7 @@ class _Session:
             notebook=candidate.notebook,
             status="error",
             max_score=self.files.max_points(candidate.notebook),
-            seconds=round(time.monotonic() - running.started, 2),
+            seconds=round((running.finished or time.monotonic()) - running.started, 2),
             source=candidate.source,
             digest=running.digest,
             cleanup=cleanup,
@@ -398,6 +439,7 @@ class _Session:
             return result
         result.status = message["status"]
         result.reason = message.get("reason", "")
+        result.timing = message.get("timing", {})
         result.tests = [TestResult(**test) for test in message.get("tests", [])]
         if result.tests:
             result.score = sum(test.points for test in result.tests)

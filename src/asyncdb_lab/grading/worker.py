@@ -29,6 +29,7 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 PR_SET_PDEATHSIG = 1
 RELEASE_DIGEST_FILE = ".asyncdb-lab-source"
 MESSAGE_CHARS = 600
+HIDDEN_LINE_CHARS = 12
 OUTPUT_CHARS = 2000
 
 
@@ -142,8 +143,10 @@ class Worker:
             release_cells=[dict(cell) for cell in release.cells],
             on_kernel_start=lambda pid: self.send({"type": "kernel", "pid": pid}),
         )
+        started = time.monotonic()
         with context.grading(job):
             outcome = self.api.autograde(assignment, student, force=True, create=False)
+        autograde_seconds = round(time.monotonic() - started, 2)
         self._write_log(student, assignment, outcome)
         execution = job.execution
         reply: dict[str, Any] = {
@@ -153,6 +156,11 @@ class Worker:
             "stop_kind": execution.stop_kind,
             "tampering": execution.tampering,
             "output_capped": execution.output_capped,
+            "timing": {
+                "kernel_start": execution.kernel_start_seconds,
+                "cells": execution.cells_seconds,
+                "autograde": autograde_seconds,
+            },
         }
         if not outcome["success"]:
             reply.update(
@@ -165,7 +173,9 @@ class Worker:
             for cell in release.cells
             if cell.metadata.get("nbgrader", {}).get("solution")
         ]
-        tests = self._tests(student, assignment, exercises)
+        source = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", assignment))
+        hidden = hidden_test_lines(source / f"{assignment}.ipynb")
+        tests = self._tests(student, assignment, exercises, hidden)
         if execution.tampering:
             self._zero_for_review(student, assignment)
             for test in tests:
@@ -176,7 +186,9 @@ class Worker:
         reply.update(status="graded", tests=tests)
         return reply
 
-    def _tests(self, student: str, assignment: str, exercises: list[str]) -> list[dict[str, Any]]:
+    def _tests(
+        self, student: str, assignment: str, exercises: list[str], hidden: set[str]
+    ) -> list[dict[str, Any]]:
         import nbformat
         from nbgrader.api import Gradebook
 
@@ -214,8 +226,10 @@ class Worker:
                     "points": points,
                     "max_points": max_points,
                     "status": status,
-                    "message": failure_message(errors) if status != "passed" else "",
-                    "output": learner_output(cell),
+                    "message": redact(failure_message(errors), hidden)
+                    if status != "passed"
+                    else "",
+                    "output": redact(learner_output(cell), hidden),
                 }
             )
         for name, (points, max_points) in grades.items():  # a grade cell missing from the output
@@ -309,6 +323,35 @@ def check_notebook(path: Path) -> str:
     except Exception as error:
         return f"not a notebook nbformat can read: {last_line(str(error)) or type(error).__name__}"
     return ""
+
+
+def hidden_test_lines(path: Path) -> set[str]:
+    """The lines of the notebook's hidden tests (long enough to be code, not a bracket)."""
+    import nbformat
+
+    lines: set[str] = set()
+    for cell in nbformat.read(path, as_version=4).cells:
+        inside = False
+        for line in cell.source.splitlines():
+            marker = line.strip()
+            if marker == "### BEGIN HIDDEN TESTS":
+                inside = True
+            elif marker == "### END HIDDEN TESTS":
+                inside = False
+            elif inside and len(marker) >= HIDDEN_LINE_CHARS:
+                lines.add(marker)
+    return lines
+
+
+def redact(text: str, hidden: set[str]) -> str:
+    """Learner code can print (or raise) the source of the test calling it: not in feedback."""
+    if not hidden or not text:
+        return text
+    kept = [
+        "[a line of a hidden test was removed]" if any(h in line for h in hidden) else line
+        for line in text.split("\n")
+    ]
+    return "\n".join(kept)
 
 
 def failure_message(errors: list[dict[str, Any]]) -> str:
