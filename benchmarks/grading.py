@@ -107,13 +107,15 @@ def main() -> int:
         print(
             f"{args.count} submissions of {NOTEBOOK} "
             f"({', '.join(f'{n} {kind}' for kind, n in counts.items())}); "
-            f"{len(os.sched_getaffinity(0))} cores; load average "
-            f"{os.getloadavg()[0]:.1f} before starting",
+            f"{len(os.sched_getaffinity(0))} cores",
             flush=True,
         )
         subprocess.run([sys.executable, "-c", "import nbgrader.apps"], check=True)  # warm caches
 
+        # Other work on the machine slows either run down: say how busy it was around each.
+        loads = [os.getloadavg()[0]]
         run = ours.grade(submissions, ours.root / "out", "--jobs", str(args.jobs))
+        loads.append(os.getloadavg()[0])
         if run.returncode not in (0, 3):
             print(run.explain())
             return 2
@@ -126,15 +128,19 @@ def main() -> int:
             shutil.copyfile(
                 submissions / student / f"{NOTEBOOK}.ipynb", target / f"{NOTEBOOK}.ipynb"
             )
+        loads.append(os.getloadavg()[0])
         theirs_seconds, _ = nbgrader(theirs, "autograde", NOTEBOOK, "--create", "--force")
+        loads.append(os.getloadavg()[0])
 
         print(
             f"asyncdb-lab grade --jobs {args.jobs}:   {ours_seconds:6.1f} s  "
-            f"({ours_seconds / args.count:.2f} s per notebook)"
+            f"({ours_seconds / args.count:.2f} s per notebook; load average {loads[0]:.1f} "
+            f"before, {loads[1]:.1f} after)"
         )
         print(
             f"nbgrader autograde (sequential): {theirs_seconds:6.1f} s  "
-            f"({theirs_seconds / args.count:.2f} s per notebook)"
+            f"({theirs_seconds / args.count:.2f} s per notebook; load average {loads[2]:.1f} "
+            f"before, {loads[3]:.1f} after)"
         )
         print(f"speed-up: {theirs_seconds / ours_seconds:.2f}x  (target: at least 1.7x)")
         mine, baseline = scores(ours.gradebook), scores(theirs.gradebook)

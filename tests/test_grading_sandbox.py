@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -146,10 +147,41 @@ def test_the_kernel_dies_when_its_grading_worker_dies(folder: Path):
     assert _wait(lambda: not _kernel_user_processes(token)), _kernel_user_processes(token)
 
 
+@needs_root
+@pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="needs a system Python")
+def test_without_root_a_user_namespace_gives_the_same_view(folder: Path):
+    # As `nobody`, with the system's Python (this virtual environment's may sit in a folder
+    # `nobody` cannot enter): the launcher's unprivileged path.
+    folder.chmod(0o755)
+    (folder / "connection.json").chmod(0o644)
+    base = make_spec(folder / "view", 0, "grade-0", Limits())
+    readable = [path for path in base.read_only if _others_can_enter(Path(path))]
+    spec = dataclasses.replace(base, drop_to_uid=False, uid=65534, gid=65534, read_only=readable)
+    code = (
+        "import json, os\n"
+        f"print(json.dumps([os.getuid(), os.path.exists({str(REPO / 'solutions')!r}), "
+        "sorted(int(p) for p in os.listdir('/proc') if p.isdigit())]))"
+    )
+    command = spec.command(["/usr/bin/python3", "-c", code, "-f", str(folder / "connection.json")])
+    command[0] = "/usr/bin/python3"
+    result = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [65534, False, [1, 2]]
+
+
 def test_this_machine_can_build_the_sandbox(folder: Path):
     check = check_sandbox(folder / "view")
     assert check.available, check.how
     assert "seeing only the Python installation" in check.how
+
+
+def _others_can_enter(path: Path) -> bool:
+    return all(folder.stat().st_mode & 0o001 for folder in [path, *path.parents])
 
 
 def _token() -> str:

@@ -117,7 +117,7 @@ def grade(options: GradeOptions) -> RunOutcome:
                 reused.append(previous)
             else:
                 todo.append(candidate)
-        isolation = "nothing was run: every submission was already graded"
+        isolation = "no learner code ran in this run: every submission was already graded"
         graded: list[SubmissionResult] = []
         if todo:
             session = _Session(options, files, gradebook, run_dir, store, digests)
