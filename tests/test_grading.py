@@ -10,6 +10,7 @@ may be left behind.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import re
@@ -19,9 +20,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import psutil
 import pytest
 from grading_run import NOTEBOOK, REPO, SUBMISSIONS, GradingCourse, Run, interrupt
+
+from asyncdb_lab.embedded import EmbeddedServer, new_password
 
 pytestmark = pytest.mark.slow
 
@@ -351,7 +355,56 @@ def test_a_grading_worker_that_dies_costs_one_result_and_leaves_nothing(
     assert course.leftovers() == []
 
 
+def test_a_postgresql_gradebook_takes_the_workers_writes(new_course: GradingCourse):
+    course = new_course
+    submissions = course.root / "submissions"
+    for student, source in (("ann", "full"), ("ben", "partial"), ("cat", "untouched")):
+        (submissions / student).mkdir(parents=True)
+        found = next((SUBMISSIONS / "class" / source).rglob("*.ipynb"))
+        shutil.copyfile(found, submissions / student / f"{NOTEBOOK}.ipynb")
+    server = EmbeddedServer.start(tcp=True, password=new_password())
+    try:
+        asyncio.run(_create_database(server.admin_dsn, "gradebook"))
+        url = server.dsn("gradebook").replace("postgresql://", "postgresql+psycopg://")
+        refused = course.grade(submissions, course.root / "out", "--gradebook", url)
+        assert refused.returncode == 1
+        assert "needs a course id" in refused.stderr
+        course.config.write_text(
+            course.config.read_text() + "c.CourseDirectory.course_id = 'asyncdb-lab'\n"
+        )
+        run = course.grade(submissions, course.root / "out", "--gradebook", url, "--jobs", "2")
+        assert run.returncode == 0, run.explain()
+        assert {s: r["score"] for s, r in run.by_student().items()} == {
+            "ann": 4,
+            "ben": 3,
+            "cat": 0,
+        }
+        assert asyncio.run(_graded_students(server.dsn("gradebook"))) == ["ann", "ben", "cat"]
+        again = course.grade(submissions, course.root / "out", "--gradebook", url)
+        assert "(0 now, 3 kept from earlier runs)" in again.stdout
+    finally:
+        server.stop()
+    assert course.leftovers() == []
+
+
 # -- helpers ------------------------------------------------------------------------------------
+
+
+async def _create_database(dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+
+
+async def _graded_students(dsn: str) -> list[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT student_id FROM submitted_assignment ORDER BY 1")
+    finally:
+        await conn.close()
+    return [row[0] for row in rows]
 
 
 def _kernel_running(course: GradingCourse) -> bool:

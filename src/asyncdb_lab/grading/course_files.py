@@ -27,6 +27,7 @@ class CourseFiles:
     submitted: Path  # grader/submitted
     autograded: Path
     db_url: str
+    course_id: str
 
     @classmethod
     def read(cls, config_file: Path) -> CourseFiles:
@@ -43,6 +44,7 @@ class CourseFiles:
             submitted=root / course.get("submitted_directory", "submitted"),
             autograded=root / course.get("autograded_directory", "autograded"),
             db_url=course.get("db_url", f"sqlite:///{root / 'gradebook.db'}"),
+            course_id=course.get("course_id", ""),
         )
 
     @property
@@ -66,6 +68,18 @@ class CourseFiles:
                 for cell in cells
                 if cell.get("metadata", {}).get("nbgrader", {}).get("grade")
             )
+        )
+
+
+def check_gradebook(db_url: str, course_id: str) -> None:
+    """Refuse a gradebook nbgrader cannot write, with what to change."""
+    from ..errors import AsyncDbLabError
+
+    if make_url(db_url).get_backend_name() != "sqlite" and not course_id.strip():
+        raise AsyncDbLabError(
+            "a gradebook other than SQLite needs a course id, or nbgrader's first write fails "
+            "on a foreign key (SQLite does not enforce it): set "
+            "c.CourseDirectory.course_id = 'your-course' in the nbgrader configuration"
         )
 
 

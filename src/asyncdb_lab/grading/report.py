@@ -215,12 +215,14 @@ def render_report(
         ),
         _table(
             f"Slowest {len(slowest)}",
-            ["student", "notebook", "seconds", "score", "why"],
+            ["student", "notebook", "seconds", "kernel start", "cells", "score", "why"],
             [
                 [
                     r.student,
                     r.notebook,
                     f"{r.seconds:.1f}",
+                    f"{r.timing.get('kernel_start', 0):.1f}",
+                    f"{r.timing.get('cells', 0):.1f}",
                     f"{r.score:g} / {r.max_score:g}",
                     r.reason,
                 ]

@@ -29,7 +29,12 @@ from typing import Any
 from .. import course
 from ..errors import AsyncDbLabError
 from .collect import Candidate, Collector, Problem
-from .course_files import CourseFiles, concurrent_gradebook_url, graded_in_gradebook
+from .course_files import (
+    CourseFiles,
+    check_gradebook,
+    concurrent_gradebook_url,
+    graded_in_gradebook,
+)
 from .database import GradingServer, Role
 from .progress import Progress
 from .results import SubmissionResult, TestResult
@@ -105,6 +110,7 @@ def grade(options: GradeOptions) -> RunOutcome:
         except (OSError, ValueError) as error:
             raise AsyncDbLabError(f"cannot read the submissions: {error}") from None
         store = ResultStore(options.out / "results")
+        check_gradebook(options.gradebook or files.db_url, files.course_id)
         gradebook = concurrent_gradebook_url(options.gradebook or files.db_url)
         digests = {c: _digest(c, files, options) for c in candidates}
         in_gradebook = graded_in_gradebook(gradebook) if candidates else set()

@@ -15,6 +15,7 @@ import ctypes
 import hashlib
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -115,8 +116,12 @@ class Worker:
         if recorded and marker.is_file() and marker.read_text() == digest:
             return ""
         outcome = self.release_api.generate_assignment(assignment, force=True, create=True)
+        self._write_log("_prepare", assignment, outcome)
         if not outcome["success"]:
-            return "nbgrader generate_assignment failed: " + last_line(outcome.get("error", ""))
+            return (
+                f"nbgrader generate_assignment failed: {nbgrader_failure(outcome)} (the whole "
+                f"log: {self.log_dir / '_prepare' / assignment}.log)"
+            )
         marker.write_text(digest)
         return ""
 
@@ -165,7 +170,7 @@ class Worker:
         if not outcome["success"]:
             reply.update(
                 status="error",
-                reason="nbgrader autograde failed: " + last_line(outcome.get("error", "")),
+                reason=f"nbgrader autograde failed: {nbgrader_failure(outcome)}",
             )
             return reply
         exercises = [
@@ -370,6 +375,18 @@ def learner_output(cell: Any) -> str:
         if output.get("output_type") == "stream"
     )
     return text if len(text) <= OUTPUT_CHARS else text[:OUTPUT_CHARS] + "\n[… output cut]"
+
+
+def nbgrader_failure(outcome: dict[str, Any]) -> str:
+    """The line of nbgrader's log that says what went wrong (not its 'see above')."""
+    lines = f"{outcome.get('log', '')}\n{outcome.get('error', '')}".splitlines()
+    errors = [
+        line.strip()
+        for line in lines
+        if re.match(r"^[\w.]*(Error|Exception|Entry|Violation)\b[^:]*:", line.strip())
+        and "the above traceback" not in line
+    ]
+    return (errors or [last_line(outcome.get("error", "")) or "no details"])[-1][:MESSAGE_CHARS]
 
 
 def last_line(text: str) -> str:
