@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import os
 import re
 import shutil
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -54,7 +56,7 @@ GRADED: dict[str, tuple[dict[str, float], set[str], str]] = {
     "edited_test": (scores(0, 0, 1), {"tests-restored"}, ""),
     "retyped_test": (scores(2, 0, 1), {"tests-restored"}, ""),
     "forged_metadata": (scores(2, 1, 1), {"tests-restored"}, ""),
-    "always_equal": (scores(0, 0, 1), set(), ""),
+    "always_equal": (scores(0, 0, 0), set(), ""),  # passes nothing
     "tamper_traceback": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
     "tamper_expect": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
     "snoop": (scores(2, 1, 1), set(), ""),
@@ -352,6 +354,35 @@ def test_a_grading_worker_that_dies_costs_one_result_and_leaves_nothing(
     assert (result["student"], result["status"]) == ("slow", "error")
     assert result["reason"].startswith("not graded: its grading worker stopped")
     assert "could not be graded because of a problem on the grading side" in stderr
+    assert course.leftovers() == []
+
+
+def test_after_kill_9_nothing_runs_on_and_the_next_run_sweeps_the_folder(
+    new_course: GradingCourse,
+):
+    course = new_course
+    submissions = course.root / "submissions"
+    (submissions / "slow").mkdir(parents=True)
+    slow = submissions / "slow" / f"{NOTEBOOK}.ipynb"
+    shutil.copyfile(SUBMISSIONS / "class" / "full" / f"{NOTEBOOK}.ipynb", slow)
+    _sleep_in_the_answer(slow, seconds=60)
+    process = course.start(submissions, course.root / "out")
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not _kernel_running(course):
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGKILL)  # no clean-up code runs in the grade command
+    process.communicate()
+    # Workers die with it, kernels with their worker, PostgreSQL with its watchdog...
+    stopped = time.monotonic() + 15
+    while time.monotonic() < stopped and any("process" in line for line in course.leftovers()):
+        time.sleep(0.2)
+    assert not [line for line in course.leftovers() if "process" in line]
+    # ...and only the run's folder stays, until the next run removes it.
+    assert course.leftovers()
+    empty = course.root / "nothing"
+    empty.mkdir()
+    assert course.grade(empty, course.root / "out").returncode == 0
     assert course.leftovers() == []
 
 

@@ -233,10 +233,11 @@ class _Session:
             failed = self._prepare(pool, todo)
             self._dispatch(pool, server, deque(todo), failed, progress)
         finally:
-            progress.close()
-            pool.stop()
-            if server is not None:
-                server.stop()
+            with _shielded():  # a second Ctrl-C must not cut the clean-up short
+                progress.close()
+                pool.stop()
+                if server is not None:
+                    server.stop()
         return self.results
 
     # -- starting -----------------------------------------------------------------------------
@@ -497,7 +498,8 @@ def _run_dir() -> Iterator[Path]:
     try:
         yield run_dir
     finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
+        with _shielded():
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _sweep_orphans(base: Path) -> None:
@@ -519,6 +521,28 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@contextlib.contextmanager
+def _shielded() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done (then interrupt as usual)."""
+    received: list[int] = []
+
+    def remember(signum: int, frame: object) -> None:
+        received.append(signum)
+
+    try:
+        previous = {s: signal.signal(s, remember) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if received:
+            raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
