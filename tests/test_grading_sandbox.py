@@ -207,3 +207,10 @@ def _wait(condition, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return condition()
+
+
+def test_messages_between_the_grader_and_a_kernel_are_encrypted():
+    from asyncdb_lab.grading.kernel import SandboxedKernelManager
+
+    # Another kernel on this machine could otherwise listen to this one's outputs.
+    assert SandboxedKernelManager(kernel_name="python3").transport_encryption == "required"
