@@ -6,9 +6,10 @@ Builds N synthetic submissions of notebook 00 (full, partial, untouched and brok
 file that is not JSON), then grades them twice, each time in a fresh copy of the course:
 
 - `asyncdb-lab grade SUBMISSIONS --jobs J` (timed from the command's start: collecting, its
-  gradebook sync, workers, server, grading, reports);
-- one `nbgrader autograde 00_start_here --create --force` over all students (timed; its
-  `generate_assignment` beforehand is not).
+  own gradebook sync, workers, server, grading, reports);
+- one `nbgrader autograde 00_start_here --create --force` over all students (timed).
+
+Both courses start alike: a gradebook made by `nbgrader generate_assignment` (not timed).
 
 It prints both times, their ratio and the seconds per notebook, and compares every
 (student, test) score of the two gradebooks; it exits 1 if any differs.
@@ -112,6 +113,8 @@ def main() -> int:
         )
         subprocess.run([sys.executable, "-c", "import nbgrader.apps"], check=True)  # warm caches
 
+        for course in (ours, theirs):
+            nbgrader(course, "generate_assignment", NOTEBOOK, "--force")
         # Other work on the machine slows either run down: say how busy it was around each.
         loads = [os.getloadavg()[0]]
         run = ours.grade(submissions, ours.root / "out", "--jobs", str(args.jobs))
@@ -121,7 +124,6 @@ def main() -> int:
             return 2
         ours_seconds = run.seconds
 
-        nbgrader(theirs, "generate_assignment", NOTEBOOK, "--force")
         for student in kinds:
             target = theirs.grader / "submitted" / student / NOTEBOOK
             target.mkdir(parents=True)

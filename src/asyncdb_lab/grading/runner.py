@@ -227,10 +227,18 @@ class _Session:
         try:
             for slot in range(max(1, min(self.options.jobs, len(todo)))):
                 pool.start(slot)
+            # The first worker records the notebooks and students in the gradebook as soon as
+            # it is up, while this process starts the server.
+            pool.workers[0].send(
+                {
+                    "type": "prepare",
+                    "assignments": sorted({c.notebook for c in todo}),
+                    "students": sorted({c.student for c in todo}),
+                }
+            )
             connections = max(10, 90 // len(pool.workers))
             server = GradingServer.start(connection_limit=connections)
-            self._wait_until_ready(pool)
-            failed = self._prepare(pool, todo)
+            failed = self._wait_until_prepared(pool)
             self._dispatch(pool, server, deque(todo), failed, progress)
         finally:
             with _shielded():  # a second Ctrl-C must not cut the clean-up short
@@ -242,38 +250,25 @@ class _Session:
 
     # -- starting -----------------------------------------------------------------------------
 
-    def _wait_until_ready(self, pool: WorkerPool) -> None:
+    def _wait_until_prepared(self, pool: WorkerPool) -> dict[str, str]:
+        """Every worker ready, the gradebook prepared; per notebook, what went wrong with it."""
         deadline = time.monotonic() + WORKER_START_SECONDS
         waiting = {worker.pid for worker in pool.workers}
-        while waiting:
+        failed: dict[str, str] | None = None
+        while waiting or failed is None:
             worker, message = self._next(pool, deadline - time.monotonic())
             if message is None:
                 raise AsyncDbLabError(f"a grading worker stopped while starting: see {worker.log}")
             if message["type"] == "ready":
                 worker.ready = True
                 waiting.discard(worker.pid)
-
-    def _prepare(self, pool: WorkerPool, todo: list[Candidate]) -> dict[str, str]:
-        """Record the notebooks and students in the gradebook; per notebook, what went wrong."""
-        first = pool.workers[0]
-        first.send(
-            {
-                "type": "prepare",
-                "assignments": sorted({c.notebook for c in todo}),
-                "students": sorted({c.student for c in todo}),
-            }
-        )
-        deadline = time.monotonic() + WORKER_START_SECONDS
-        while True:
-            worker, message = self._next(pool, deadline - time.monotonic())
-            if message is None:
-                raise AsyncDbLabError(f"a grading worker stopped: see {worker.log}")
-            if message["type"] == "prepared":
-                return message["errors"]
-            if message["type"] == "failed":
+            elif message["type"] == "prepared":
+                failed = message["errors"]
+            elif message["type"] == "failed":
                 raise AsyncDbLabError(
                     "preparing the gradebook failed: " + _last_line(message["error"])
                 )
+        return failed
 
     def _next(self, pool: WorkerPool, timeout: float) -> tuple[Worker, dict[str, Any] | None]:
         try:
