@@ -96,7 +96,7 @@ def nbgrader(course: GradingCourse, *args: str) -> tuple[float, int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("count", nargs="?", type=int, default=24, help="submissions (default 24)")
+    parser.add_argument("count", nargs="?", type=int, default=40, help="submissions (default 40)")
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
     args = parser.parse_args()
 

@@ -55,6 +55,7 @@ class GradingExecute(Execute):
         self._output_bytes = 0
         self._capped_cells: set[int] = set()
         started = time.monotonic()
+        ready = 0.0
         try:
             with self.setup_kernel():
                 info = self.wait_for_reply(self.kc.kernel_info())
@@ -69,8 +70,10 @@ class GradingExecute(Execute):
                 finally:
                     job.execution.cells_seconds = round(time.monotonic() - ready, 2)
         except (DeadKernelError, CellTimeoutError, RuntimeError, TimeoutError) as error:
-            if not job.execution.stop:
+            if not ready:
                 _stop(job, "kernel-start", f"the kernel could not start: {_one_line(error)}")
+            else:
+                _stop(job, "unresponsive", f"talking to the kernel failed: {_one_line(error)}")
         for cell in self.nb.cells:
             if cell.cell_type == "code" and job.execution.stop and _never_ran(cell):
                 _mark_not_run(cell, job.execution.stop)
@@ -88,7 +91,7 @@ class GradingExecute(Execute):
             if not self._run_one(job, resources, cell, index):
                 return
             job.execution.cells_run += 1
-            if is_grade(cell) and not self._canary_trips(job, resources, cell):
+            if is_grade(cell) and not self._run_canary(job, resources, cell):
                 return
 
     def _run_one(self, job: context.Job, resources: t.Any, cell: NotebookNode, index: int) -> bool:
@@ -130,8 +133,8 @@ class GradingExecute(Execute):
         # again, or nbclient would have raised): the notebook goes on.
         return True
 
-    def _canary_trips(self, job: context.Job, resources: t.Any, test: NotebookNode) -> bool:
-        """Run a canary after a test cell; False when the notebook must stop."""
+    def _run_canary(self, job: context.Job, resources: t.Any, test: NotebookNode) -> bool:
+        """Run a canary after a test cell (and note it if it passed); False: stop the notebook."""
         canary = Canary.after(test)
         self.nb.cells.append(canary.cell)
         position = len(self.nb.cells) - 1
