@@ -8,10 +8,10 @@ WORKSPACE ?= workspace
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test test-fast lint format notebooks benchmark clean
+.PHONY: help install lab test test-fast lint format notebooks benchmark benchmark-grading clean
 
 help: ## List the targets with what they do
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Async DB Lab needs Python 3.11 or newer; this is " + sys.version.split()[0] + ". Run make with PYTHON=python3.11 (or newer).")'
@@ -48,6 +48,9 @@ notebooks: $(INSTALLED) ## Regenerate the learner notebooks in notebooks/ from s
 benchmark: $(INSTALLED) ## Measure start-up and whole-course run times (see benchmarks/)
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/course.py
+
+benchmark-grading: $(INSTALLED) ## Time `asyncdb-lab grade` against sequential nbgrader (minutes)
+	$(BIN)/python benchmarks/grading.py
 
 clean: ## Remove .venv, test output and the cached PostgreSQL cluster image
 	rm -rf $(VENV) test-output .pytest_cache .ruff_cache

@@ -13,6 +13,7 @@ from .errors import AsyncDbLabError
 COMMAND_MODULES: tuple[str, ...] = (
     "asyncdb_lab.commands.server",
     "asyncdb_lab.commands.release",
+    "asyncdb_lab.commands.grade",
     "asyncdb_lab.commands.learner",
     "asyncdb_lab.commands.db",
     "asyncdb_lab.commands.drill",

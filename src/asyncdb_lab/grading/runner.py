@@ -1,0 +1,563 @@
+"""`asyncdb-lab grade`: collect, grade in parallel, keep every result, write the reports.
+
+One run: find the submissions; reuse the results of those already graded and unchanged; start
+the workers (nbgrader, once each), a private PostgreSQL server with the course's templates, and
+hand out one submission at a time with a fresh database role; after each, stop what it left
+running on the server and drop what it made. Whatever happens (a bad submission, a crash,
+Ctrl-C), the workers, kernels, server and temporary folders go.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import queue
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import course
+from ..errors import AsyncDbLabError
+from .collect import Candidate, Collector, Problem
+from .course_files import (
+    CourseFiles,
+    check_gradebook,
+    concurrent_gradebook_url,
+    graded_in_gradebook,
+)
+from .database import GradingServer, Role
+from .progress import Progress
+from .results import SubmissionResult, TestResult
+from .sandbox import Limits, SandboxSpec, check_sandbox, make_spec
+from .store import ResultStore
+from .workers import Worker, WorkerPool
+
+# Part of every result's digest: bump it when a change to grading can change a score.
+GRADER_FORMAT = "1"
+# On top of the notebook's time limit: kernel start-up and nbgrader's own work.
+JOB_GRACE_SECONDS = 180
+WORKER_START_SECONDS = 300
+RUN_DIR_PREFIX = "asyncdb-lab-grade-"
+
+
+@dataclass
+class GradeOptions:
+    submissions: Path
+    out: Path
+    jobs: int
+    time_limit: float
+    memory_limit: int
+    config: Path
+    gradebook: str | None = None
+    notebooks: list[str] = field(default_factory=list)
+    student_pattern: str | None = None
+    sandbox: bool = True
+    progress_bar: bool | None = None
+
+
+@dataclass
+class RunOutcome:
+    results: list[SubmissionResult]
+    graded: int  # graded in this run
+    reused: int  # kept from an earlier run
+    seconds: float
+    isolation: str  # one sentence: how learner code was kept from the grader
+
+
+@dataclass
+class _Running:
+    candidate: Candidate
+    role: Role
+    digest: str
+    started: float
+    finished: float = 0.0
+
+
+@dataclass
+class _Finishing:
+    running: _Running
+    message: dict[str, Any]
+    cleanup: Future[dict[str, int]]
+
+
+def grade(options: GradeOptions) -> RunOutcome:
+    started = time.monotonic()
+    files = CourseFiles.read(options.config)
+    notebooks = course.assignments(files.source)
+    unknown = sorted(set(options.notebooks) - set(notebooks))
+    if unknown:
+        raise AsyncDbLabError(
+            f"no such notebook in {files.source}: {', '.join(unknown)} "
+            f"(the course has {', '.join(notebooks)})"
+        )
+    options.out.mkdir(parents=True, exist_ok=True)
+    with _terminate_as_interrupt(), _run_dir() as run_dir:
+        collector = Collector(
+            notebooks, only=options.notebooks, student_pattern=options.student_pattern
+        )
+        try:
+            candidates, problems = collector.collect(options.submissions, run_dir)
+        except (OSError, ValueError) as error:
+            raise AsyncDbLabError(f"cannot read the submissions: {error}") from None
+        store = ResultStore(options.out / "results")
+        check_gradebook(options.gradebook or files.db_url, files.course_id)
+        gradebook = concurrent_gradebook_url(options.gradebook or files.db_url)
+        digests = {c: _digest(c, files, options) for c in candidates}
+        in_gradebook = graded_in_gradebook(gradebook) if candidates else set()
+        reused: list[SubmissionResult] = []
+        todo: list[Candidate] = []
+        for candidate in candidates:
+            previous = store.load(candidate.student, candidate.notebook)
+            if previous is not None and _still_valid(previous, digests[candidate], in_gradebook):
+                previous.reused = True
+                reused.append(previous)
+            else:
+                todo.append(candidate)
+        isolation = "no learner code ran in this run: every submission was already graded"
+        graded: list[SubmissionResult] = []
+        if todo:
+            session = _Session(options, files, gradebook, run_dir, store, digests)
+            isolation = session.check_isolation()
+            graded = session.run(todo)
+        results = reused + graded + [_rejected(p, files) for p in problems]
+        results.sort(key=lambda r: (r.student, r.notebook))
+        return RunOutcome(results, len(graded), len(reused), time.monotonic() - started, isolation)
+
+
+def _still_valid(
+    previous: SubmissionResult, digest: str, in_gradebook: set[tuple[str, str]]
+) -> bool:
+    if previous.digest != digest or previous.status == "error":
+        return False
+    return previous.status == "rejected" or previous.key in in_gradebook
+
+
+def _digest(candidate: Candidate, files: CourseFiles, options: GradeOptions) -> str:
+    parts = [
+        GRADER_FORMAT,
+        candidate.digest(),
+        files.source_digest(candidate.notebook),
+        f"{options.time_limit:g}",
+        str(options.memory_limit),
+        "sandbox" if options.sandbox else "no-sandbox",
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _rejected(problem: Problem, files: CourseFiles) -> SubmissionResult:
+    known = problem.notebook in course.assignments(files.source)
+    return SubmissionResult(
+        student=problem.student,
+        notebook=problem.notebook,
+        status="rejected",
+        max_score=files.max_points(problem.notebook) if known else 0.0,
+        reason=problem.reason,
+        source=problem.source,
+    )
+
+
+class _Session:
+    """The part of a run that grades: workers, the server, dispatch, and cleaning up after."""
+
+    def __init__(
+        self,
+        options: GradeOptions,
+        files: CourseFiles,
+        gradebook: str,
+        run_dir: Path,
+        store: ResultStore,
+        digests: dict[Candidate, str],
+    ) -> None:
+        self.options = options
+        self.files = files
+        self.gradebook = gradebook
+        self.run_dir = run_dir
+        self.store = store
+        self.digests = digests
+        self.view = run_dir / "view"
+        self.view.mkdir()
+        self.limits = Limits(memory_bytes=options.memory_limit)
+        self.results: list[SubmissionResult] = []
+        self._pending: deque[Candidate] = deque()
+
+    def check_isolation(self) -> str:
+        if not self.options.sandbox:
+            return (
+                "UNSANDBOXED (--no-sandbox): learner code ran with your user's permissions and "
+                "could read or change anything you can"
+            )
+        check = check_sandbox(self.view)
+        if not check.available:
+            raise AsyncDbLabError(
+                f"learner code cannot be isolated on this machine ({check.how}). Grading would "
+                f"run it with your permissions: fix that, or pass --no-sandbox for trusted "
+                f"submissions only"
+            )
+        return check.how
+
+    def run(self, todo: list[Candidate]) -> list[SubmissionResult]:
+        log_dir = self.options.out / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        # Whatever the workers, nbgrader and jupyter_client write (connection files, say) goes
+        # into the run's folder, which goes at the end even after a kill.
+        runtime, scratch = self.run_dir / "runtime", self.run_dir / "tmp"
+        runtime.mkdir()
+        scratch.mkdir()
+        env = course.nbgrader_env()
+        env.update(JUPYTER_RUNTIME_DIR=str(runtime), TMPDIR=str(scratch), ASYNCDB_LAB_QUIET="1")
+        pool = WorkerPool(
+            config=self.files.config_file,
+            gradebook=self.gradebook,
+            release_dir=self.files.grader_dir / ".release",
+            log_dir=log_dir,
+            env=env,
+        )
+        progress = Progress(len(todo), bar=self.options.progress_bar)
+        server: GradingServer | None = None
+        try:
+            for slot in range(max(1, min(self.options.jobs, len(todo)))):
+                pool.start(slot)
+            # The first worker records the notebooks and students in the gradebook as soon as
+            # it is up, while this process starts the server.
+            pool.workers[0].send(
+                {
+                    "type": "prepare",
+                    "assignments": sorted({c.notebook for c in todo}),
+                    "students": sorted({c.student for c in todo}),
+                }
+            )
+            connections = max(10, 90 // len(pool.workers))
+            server = GradingServer.start(connection_limit=connections)
+            failed = self._wait_until_prepared(pool)
+            self._dispatch(pool, server, deque(todo), failed, progress)
+        finally:
+            with _shielded():  # a second Ctrl-C must not cut the clean-up short
+                progress.close()
+                pool.stop()
+                if server is not None:
+                    server.stop()
+        return self.results
+
+    # -- starting -----------------------------------------------------------------------------
+
+    def _wait_until_prepared(self, pool: WorkerPool) -> dict[str, str]:
+        """Every worker ready, the gradebook prepared; per notebook, what went wrong with it."""
+        deadline = time.monotonic() + WORKER_START_SECONDS
+        waiting = {worker.pid for worker in pool.workers}
+        failed: dict[str, str] | None = None
+        while waiting or failed is None:
+            worker, message = self._next(pool, deadline - time.monotonic())
+            if message is None:
+                raise AsyncDbLabError(f"a grading worker stopped while starting: see {worker.log}")
+            if message["type"] == "ready":
+                worker.ready = True
+                waiting.discard(worker.pid)
+            elif message["type"] == "prepared":
+                failed = message["errors"]
+            elif message["type"] == "failed":
+                raise AsyncDbLabError(
+                    "preparing the gradebook failed: " + _last_line(message["error"])
+                )
+        return failed
+
+    def _next(self, pool: WorkerPool, timeout: float) -> tuple[Worker, dict[str, Any] | None]:
+        try:
+            return pool.messages.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            raise AsyncDbLabError(
+                "the grading workers did not answer in time: see the logs in "
+                f"{self.options.out / 'logs'}"
+            ) from None
+
+    # -- grading ------------------------------------------------------------------------------
+
+    def _dispatch(
+        self,
+        pool: WorkerPool,
+        server: GradingServer,
+        pending: deque[Candidate],
+        failed: dict[str, str],
+        progress: Progress,
+    ) -> None:
+        self._pending = pending
+        # A finished submission's role is dropped in the background while its worker already
+        # grades the next one.
+        cleaners = ThreadPoolExecutor(max_workers=2, thread_name_prefix="drop-role")
+        finishing: list[_Finishing] = []
+        try:
+            while pending or finishing or any(worker.job for worker in pool.workers):
+                for entry in [entry for entry in finishing if entry.cleanup.done()]:
+                    finishing.remove(entry)
+                    result = self._result(entry.running, entry.message, entry.cleanup.result())
+                    self._finish(progress, result)
+                if not pool.workers and pending:
+                    raise AsyncDbLabError(f"no grading worker is left: see {self.options.out}/logs")
+                self._hand_out(pool, server, pending, failed, progress)
+                message = self._wait(pool, server, progress)
+                if message is not None:
+                    worker, reply = message
+                    running, worker.job = worker.job, None
+                    running.finished = time.monotonic()
+                    worker.kernels.clear()
+                    cleanup = cleaners.submit(server.drop_role, running.role)
+                    finishing.append(_Finishing(running, reply, cleanup))
+        finally:
+            cleaners.shutdown(wait=False, cancel_futures=True)
+
+    def _hand_out(
+        self,
+        pool: WorkerPool,
+        server: GradingServer,
+        pending: deque[Candidate],
+        failed: dict[str, str],
+        progress: Progress,
+    ) -> None:
+        for worker in list(pool.workers):
+            while worker.job is None and worker.ready and pending:
+                candidate = pending.popleft()
+                if candidate.notebook in failed:
+                    self._finish(progress, self._error(candidate, failed[candidate.notebook]))
+                    continue
+                self._start(worker, server, candidate)
+                progress.started_one()
+
+    def _wait(
+        self, pool: WorkerPool, server: GradingServer, progress: Progress
+    ) -> tuple[Worker, dict[str, Any]] | None:
+        """The next finished submission's worker and reply, if one finishes within a moment."""
+        job_seconds = self.options.time_limit + JOB_GRACE_SECONDS
+        try:
+            worker, message = pool.messages.get(timeout=0.2)
+        except queue.Empty:
+            for worker in list(pool.workers):
+                if worker.job and time.monotonic() - worker.job.started > job_seconds:
+                    self._lost(pool, server, worker, progress, f"took over {job_seconds:g} s")
+            return None
+        if message is None:
+            if worker in pool.workers:
+                self._lost(pool, server, worker, progress, "its grading worker stopped")
+        elif message["type"] == "kernel":
+            worker.kernels.add(int(message["pid"]))
+        elif message["type"] == "ready":
+            worker.ready = True
+        elif message["type"] in ("result", "failed") and worker.job is not None:
+            return worker, message
+        return None
+
+    def _start(self, worker: Worker, server: GradingServer, candidate: Candidate) -> None:
+        target = self.files.submitted_notebook(candidate.student, candidate.notebook)
+        if target.parent.exists():
+            shutil.rmtree(target.parent)
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(candidate.path, target)
+        role = server.new_role()
+        sandbox = (
+            make_spec(self.view, worker.slot, f"grade-{worker.slot}", self.limits)
+            if self.options.sandbox
+            else None
+        )
+        worker.send(
+            {
+                "type": "grade",
+                "student": candidate.student,
+                "notebook": candidate.notebook,
+                "submitted": str(target),
+                "env": self._kernel_env(role, sandbox),
+                "sandbox": sandbox.__dict__ if sandbox else None,
+                "time_limit": self.options.time_limit,
+                "memory_limit": self.options.memory_limit,
+            }
+        )
+        worker.job = _Running(candidate, role, self.digests[candidate], time.monotonic())
+
+    def _lost(
+        self,
+        pool: WorkerPool,
+        server: GradingServer,
+        worker: Worker,
+        progress: Progress,
+        why: str,
+    ) -> None:
+        running = worker.job
+        worker.kill()
+        pool.workers.remove(worker)
+        if self._pending:
+            pool.start(worker.slot)
+        if running is not None:
+            cleanup = server.drop_role(running.role)
+            message = {"type": "failed", "error": f"not graded: {why} (see {worker.log})"}
+            self._finish(progress, self._result(running, message, cleanup))
+
+    def _kernel_env(self, role: Role, sandbox: SandboxSpec | None) -> dict[str, str]:
+        home = "/tmp" if sandbox else str(self.run_dir / "home")
+        if not sandbox:
+            Path(home).mkdir(exist_ok=True)
+        env = {
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": home,
+            "TMPDIR": home,
+            "USER": "learner",
+            "LOGNAME": "learner",
+            "LANG": "C.UTF-8",
+            "IPYTHONDIR": f"{home}/.ipython",
+            "MPLCONFIGDIR": f"{home}/.matplotlib",
+            "MPLBACKEND": "Agg",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "MALLOC_ARENA_MAX": "2",  # glibc's per-thread arenas would eat the address space limit
+            "ASYNCDB_LAB_BACKEND": "url",
+            "ASYNCDB_LAB_DATABASE_URL": role.url,
+            "ASYNCDB_LAB_QUIET": "1",
+        }
+        if os.environ.get("ASYNCDB_LAB_SEED_DIR"):
+            env["ASYNCDB_LAB_SEED_DIR"] = os.environ["ASYNCDB_LAB_SEED_DIR"]
+        return env
+
+    def _result(
+        self, running: _Running, message: dict[str, Any], cleanup: dict[str, int]
+    ) -> SubmissionResult:
+        candidate = running.candidate
+        result = SubmissionResult(
+            student=candidate.student,
+            notebook=candidate.notebook,
+            status="error",
+            max_score=self.files.max_points(candidate.notebook),
+            seconds=round((running.finished or time.monotonic()) - running.started, 2),
+            source=candidate.source,
+            digest=running.digest,
+            cleanup=cleanup,
+        )
+        if message["type"] == "failed":
+            result.reason = _last_line(message["error"])
+            return result
+        result.status = message["status"]
+        result.reason = message.get("reason", "")
+        result.timing = message.get("timing", {})
+        result.tests = [TestResult(**test) for test in message.get("tests", [])]
+        if result.tests:
+            result.score = sum(test.points for test in result.tests)
+            result.max_score = sum(test.max_points for test in result.tests)
+        if message.get("stop_kind"):
+            result.flags.append(message["stop_kind"])
+            result.reason = message["stop"]
+            if message["stop_kind"] == "kernel-start":
+                result.status = "error"
+        if message.get("integrity"):
+            result.flags.append("tests-restored")
+            result.details.extend(message["integrity"])
+        if message.get("tampering"):
+            result.flags.append("tampering")
+            result.details.extend(message["tampering"])
+            result.reason = "grading tampered with: scored 0 and marked for review in formgrader"
+        if message.get("output_capped"):
+            result.flags.append("output-capped")
+        if not self.options.sandbox:
+            result.flags.append("unsandboxed")
+        return result
+
+    def _error(self, candidate: Candidate, why: str) -> SubmissionResult:
+        return SubmissionResult(
+            student=candidate.student,
+            notebook=candidate.notebook,
+            status="error",
+            max_score=self.files.max_points(candidate.notebook),
+            reason=why,
+            source=candidate.source,
+            digest=self.digests[candidate],
+        )
+
+    def _finish(self, progress: Progress, result: SubmissionResult) -> None:
+        self.store.save(result)
+        self.results.append(result)
+        progress.finished(result)
+
+
+# -- the run's temporary folder, and signals ---------------------------------------------------
+
+
+@contextlib.contextmanager
+def _run_dir() -> Iterator[Path]:
+    base = Path(tempfile.gettempdir())
+    _sweep_orphans(base)
+    run_dir = base / f"{RUN_DIR_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
+    run_dir.mkdir(mode=0o700)
+    try:
+        yield run_dir
+    finally:
+        with _shielded():
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _sweep_orphans(base: Path) -> None:
+    """Folders of grade runs that were killed (kill -9): their owner process is gone."""
+    for folder in base.glob(f"{RUN_DIR_PREFIX}*"):
+        try:
+            pid = int(folder.name.removeprefix(RUN_DIR_PREFIX).split("-")[0])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _shielded() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done (then interrupt as usual)."""
+    received: list[int] = []
+
+    def remember(signum: int, frame: object) -> None:
+        received.append(signum)
+
+    try:
+        previous = {s: signal.signal(s, remember) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if received:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM cleans up like Ctrl-C does."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "unknown error"

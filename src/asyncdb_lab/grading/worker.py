@@ -1,0 +1,399 @@
+"""A grading worker: a long-lived process that runs nbgrader's autograde, one submission at a time.
+
+    python -m asyncdb_lab.grading.worker --config grader/nbgrader_config.py --gradebook URL ...
+
+It reads one JSON request per line on stdin and answers one JSON line on the file descriptor
+--reply-fd (its stdout and stderr, and the kernels', go to its log). Importing nbgrader takes
+seconds; a worker pays that once, not once per submission.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import hashlib
+import json
+import os
+import re
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+# jsonschema builds an RFC 3987 grammar at import (about six seconds here) when the optional
+# rfc3987-syntax package is installed; nbformat's notebook schema never needs it.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+PR_SET_PDEATHSIG = 1
+RELEASE_DIGEST_FILE = ".asyncdb-lab-source"
+MESSAGE_CHARS = 600
+HIDDEN_LINE_CHARS = 12
+OUTPUT_CHARS = 2000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="asyncdb_lab.grading.worker")
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--gradebook", required=True)
+    parser.add_argument("--release-dir", type=Path, required=True)
+    parser.add_argument("--log-dir", type=Path, required=True)
+    parser.add_argument("--reply-fd", type=int, required=True)
+    args = parser.parse_args(argv)
+    # Die with the grade command, even if it is killed with SIGKILL.
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    replies = os.fdopen(args.reply_fd, "w", buffering=1)
+
+    def send(message: dict[str, Any]) -> None:
+        replies.write(json.dumps(message) + "\n")
+
+    worker = Worker(args.config, args.gradebook, args.release_dir, args.log_dir, send)
+    send({"type": "ready", "pid": os.getpid()})
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            if request["type"] == "prepare":
+                send(worker.prepare(request["assignments"], request["students"]))
+            else:
+                send(worker.grade(request))
+        except Exception:  # a bug here must not take the batch down: report it and go on
+            send({"type": "failed", "error": traceback.format_exc()})
+    return 0
+
+
+class Worker:
+    def __init__(
+        self, config_file: Path, gradebook: str, release_dir: Path, log_dir: Path, send: Any
+    ) -> None:
+        from nbgrader.apps.api import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+
+        self.gradebook = gradebook
+        self.release_dir = release_dir
+        self.log_dir = log_dir
+        self.send = send
+        config = load_config(config_file, gradebook)
+        self.coursedir = CourseDirectory(config=config)
+        self.api = NbGraderAPI(coursedir=self.coursedir, config=config)
+        release_config = load_config(config_file, gradebook)
+        release_config.CourseDirectory.release_directory = os.path.relpath(
+            release_dir, self.coursedir.root
+        )
+        self.release_api = NbGraderAPI(
+            coursedir=CourseDirectory(config=release_config), config=release_config
+        )
+
+    # -- preparing: the gradebook knows every assignment and student --------------------------
+
+    def prepare(self, assignments: list[str], students: list[str]) -> dict[str, Any]:
+        from nbgrader.api import Gradebook
+
+        errors: dict[str, str] = {}
+        for assignment in assignments:
+            problem = self._ensure_assignment(assignment)
+            if problem:
+                errors[assignment] = problem
+        with Gradebook(self.gradebook) as gradebook:
+            for student in students:
+                gradebook.update_or_create_student(student)
+        return {"type": "prepared", "errors": errors}
+
+    def _ensure_assignment(self, assignment: str) -> str:
+        """Record the assignment in the gradebook (nbgrader generate_assignment) if it changed."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        source = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", assignment))
+        digest = source_digest(source / f"{assignment}.ipynb")
+        marker = self.release_dir / assignment / RELEASE_DIGEST_FILE
+        with Gradebook(self.gradebook) as gradebook:
+            try:
+                gradebook.find_notebook(assignment, assignment)
+                recorded = True
+            except MissingEntry:
+                recorded = False
+        if recorded and marker.is_file() and marker.read_text() == digest:
+            return ""
+        outcome = self.release_api.generate_assignment(assignment, force=True, create=True)
+        self._write_log("_prepare", assignment, outcome)
+        if not outcome["success"]:
+            return (
+                f"nbgrader generate_assignment failed: {nbgrader_failure(outcome)} (the whole "
+                f"log: {self.log_dir / '_prepare' / assignment}.log)"
+            )
+        marker.write_text(digest)
+        return ""
+
+    # -- grading one submission ---------------------------------------------------------------
+
+    def grade(self, request: dict[str, Any]) -> dict[str, Any]:
+        import nbformat
+
+        from . import context
+        from .sandbox import SandboxSpec
+
+        student, assignment = request["student"], request["notebook"]
+        submitted = Path(request["submitted"])
+        problem = check_notebook(submitted)
+        if problem:
+            return {"type": "result", "status": "rejected", "reason": problem}
+        release = nbformat.read(self.release_dir / assignment / f"{assignment}.ipynb", 4)
+        job = context.Job(
+            kernel_env=request["env"],
+            sandbox=SandboxSpec(**request["sandbox"]) if request.get("sandbox") else None,
+            deadline=time.monotonic() + request["time_limit"],
+            time_limit=request["time_limit"],
+            memory_limit=request["memory_limit"],
+            release_cells=[dict(cell) for cell in release.cells],
+            on_kernel_start=lambda pid: self.send({"type": "kernel", "pid": pid}),
+        )
+        started = time.monotonic()
+        with context.grading(job):
+            outcome = self.api.autograde(assignment, student, force=True, create=False)
+        autograde_seconds = round(time.monotonic() - started, 2)
+        self._write_log(student, assignment, outcome)
+        execution = job.execution
+        reply: dict[str, Any] = {
+            "type": "result",
+            "integrity": job.integrity,
+            "stop": execution.stop,
+            "stop_kind": execution.stop_kind,
+            "tampering": execution.tampering,
+            "output_capped": execution.output_capped,
+            "timing": {
+                "kernel_start": execution.kernel_start_seconds,
+                "cells": execution.cells_seconds,
+                "autograde": autograde_seconds,
+            },
+        }
+        if not outcome["success"]:
+            reply.update(
+                status="error",
+                reason=f"nbgrader autograde failed: {nbgrader_failure(outcome)}",
+            )
+            return reply
+        exercises = [
+            cell.metadata["nbgrader"]["grade_id"]
+            for cell in release.cells
+            if cell.metadata.get("nbgrader", {}).get("solution")
+        ]
+        source = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", assignment))
+        hidden = hidden_test_lines(source / f"{assignment}.ipynb")
+        tests = self._tests(student, assignment, exercises, hidden)
+        if execution.tampering:
+            self._zero_for_review(student, assignment)
+            for test in tests:
+                test["points"] = 0.0
+                if test["status"] == "passed":
+                    test["status"] = "failed"
+                    test["message"] = "not counted: this notebook changed how failures are reported"
+        reply.update(status="graded", tests=tests)
+        return reply
+
+    def _tests(
+        self, student: str, assignment: str, exercises: list[str], hidden: set[str]
+    ) -> list[dict[str, Any]]:
+        import nbformat
+        from nbgrader.api import Gradebook
+
+        from .results import exercise_of
+
+        with Gradebook(self.gradebook) as gradebook:
+            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+            grades = {
+                grade.name: (float(grade.score or 0), float(grade.max_score))
+                for grade in notebook.grades
+            }
+        graded = (
+            Path(
+                self.coursedir.format_path(self.coursedir.autograded_directory, student, assignment)
+            )
+            / f"{assignment}.ipynb"
+        )
+        cells = nbformat.read(graded, 4).cells if graded.is_file() else []
+        tests = []
+        for cell in cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            name = meta.get("grade_id")
+            if not meta.get("grade") or name not in grades:
+                continue
+            points, max_points = grades.pop(name)
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if errors and errors[0].get("evalue", "").startswith("not run: "):
+                status = "not run"
+            else:
+                status = "passed" if points >= max_points else "failed"
+            tests.append(
+                {
+                    "name": name,
+                    "exercise": exercise_of(name, exercises),
+                    "points": points,
+                    "max_points": max_points,
+                    "status": status,
+                    "message": redact(failure_message(errors), hidden)
+                    if status != "passed"
+                    else "",
+                    "output": redact(learner_output(cell), hidden),
+                }
+            )
+        for name, (points, max_points) in grades.items():  # a grade cell missing from the output
+            tests.append(
+                {
+                    "name": name,
+                    "exercise": exercise_of(name, exercises),
+                    "points": points,
+                    "max_points": max_points,
+                    "status": "not run",
+                    "message": "not run: the cell was not in the graded notebook",
+                    "output": "",
+                }
+            )
+        return tests
+
+    def _zero_for_review(self, student: str, assignment: str) -> None:
+        """Tampered with: nothing it earned can be trusted. Formgrader lists it for review."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.gradebook) as gradebook:
+            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+            for grade in notebook.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = True
+            gradebook.db.commit()
+
+    def _write_log(self, student: str, assignment: str, outcome: dict[str, Any]) -> None:
+        folder = self.log_dir / student
+        folder.mkdir(parents=True, exist_ok=True)
+        text = outcome.get("log", "") + ("\n" + outcome["error"] if outcome.get("error") else "")
+        (folder / f"{assignment}.log").write_text(text)
+
+
+def load_config(config_file: Path, gradebook: str) -> Any:
+    """The course's nbgrader configuration, with the grading pipeline's plug-ins."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        ClearOutput,
+        DeduplicateIds,
+        IgnorePattern,
+        LimitOutput,
+        OverwriteCells,
+        OverwriteKernelspec,
+        SaveAutoGrades,
+    )
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from .cells import CheckTestCells
+    from .execute import GradingExecute
+
+    config = PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
+    config.CourseDirectory.db_url = gradebook
+    config.Autograde.sanitize_preprocessors = [
+        ClearOutput,
+        CheckTestCells,
+        DeduplicateIds,
+        OverwriteKernelspec,
+        OverwriteCells,
+        CheckCellMetadata,
+    ]
+    config.Autograde.autograde_preprocessors = [
+        GradingExecute,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+    return config
+
+
+def source_digest(path: Path) -> str:
+    import nbgrader
+
+    return hashlib.sha256(path.read_bytes() + nbgrader.__version__.encode()).hexdigest()
+
+
+def check_notebook(path: Path) -> str:
+    """'' if nbformat reads and validates the notebook, else why not, in one line."""
+    import nbformat
+
+    try:
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+    except nbformat.ValidationError as error:
+        return f"not a valid notebook: {last_line(error.message)}"
+    except Exception as error:
+        return f"not a notebook nbformat can read: {last_line(str(error)) or type(error).__name__}"
+    return ""
+
+
+def hidden_test_lines(path: Path) -> set[str]:
+    """The lines of the notebook's hidden tests (long enough to be code, not a bracket)."""
+    import nbformat
+
+    lines: set[str] = set()
+    for cell in nbformat.read(path, as_version=4).cells:
+        inside = False
+        for line in cell.source.splitlines():
+            marker = line.strip()
+            if marker == "### BEGIN HIDDEN TESTS":
+                inside = True
+            elif marker == "### END HIDDEN TESTS":
+                inside = False
+            elif inside and len(marker) >= HIDDEN_LINE_CHARS:
+                lines.add(marker)
+    return lines
+
+
+def redact(text: str, hidden: set[str]) -> str:
+    """Learner code can print (or raise) the source of the test calling it: not in feedback."""
+    if not hidden or not text:
+        return text
+    kept = [
+        "[a line of a hidden test was removed]" if any(h in line for h in hidden) else line
+        for line in text.split("\n")
+    ]
+    return "\n".join(kept)
+
+
+def failure_message(errors: list[dict[str, Any]]) -> str:
+    if not errors:
+        return "the cell wrote to stderr, which nbgrader counts as a failure"
+    error = errors[0]
+    text = f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".strip().rstrip(":")
+    text = " ".join(text.split())
+    return text if len(text) <= MESSAGE_CHARS else text[: MESSAGE_CHARS - 1] + "…"
+
+
+def learner_output(cell: Any) -> str:
+    text = "".join(
+        output.get("text", "")
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream"
+    )
+    return text if len(text) <= OUTPUT_CHARS else text[:OUTPUT_CHARS] + "\n[… output cut]"
+
+
+def nbgrader_failure(outcome: dict[str, Any]) -> str:
+    """The line of nbgrader's log that says what went wrong (not its 'see above')."""
+    lines = f"{outcome.get('log', '')}\n{outcome.get('error', '')}".splitlines()
+    errors = [
+        line.strip()
+        for line in lines
+        if re.match(r"^[\w.]*(Error|Exception|Entry|Violation)\b[^:]*:", line.strip())
+        and "the above traceback" not in line
+    ]
+    return (errors or [last_line(outcome.get("error", "")) or "no details"])[-1][:MESSAGE_CHARS]
+
+
+def last_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())
