@@ -141,3 +141,12 @@ def test_every_question_links_to_a_section_that_exists():
         assert question.section in headings[question.topic], (
             f"{question.id}: section {question.section!r} is not a Part heading of {question.topic}"
         )
+
+
+def test_reveal_says_so_when_the_bank_is_hidden(capsys, monkeypatch, tmp_path):
+    from asyncdb_lab.interview import reveal as reveal_module
+
+    monkeypatch.setattr(reveal_module, "_bank", None)
+    monkeypatch.setenv("ASYNCDB_LAB_QUESTION_BANK", str(tmp_path / "hidden.yaml"))
+    reveal_module.reveal(QUESTIONS[0].id, {})
+    assert capsys.readouterr().out.startswith("No explanations here: No question bank at")

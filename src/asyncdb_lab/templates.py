@@ -28,8 +28,14 @@ class TemplateNames:
 EMBEDDED_TEMPLATES = TemplateNames(tables="adl_template_tables", seed="adl_template_seed")
 
 
-async def create_templates(dsn_for: dict[str, str], names: TemplateNames) -> None:
-    """Create and fill both templates; `dsn_for` maps "admin" and both names to DSNs."""
+async def create_templates(
+    dsn_for: dict[str, str], names: TemplateNames, *, table_owner: str | None = None
+) -> None:
+    """Create and fill both templates; `dsn_for` maps "admin" and both names to DSNs.
+
+    table_owner: a role to own the tables (and their sequences), so that its members may alter
+    them (add a constraint, say) in their own clones; by default the connecting role owns them.
+    """
     import asyncpg
 
     from .seed import create_schema, load_seed
@@ -43,6 +49,13 @@ async def create_templates(dsn_for: dict[str, str], names: TemplateNames) -> Non
             with contextlib.suppress(asyncpg.PostgresError):
                 await tables.execute("CREATE EXTENSION IF NOT EXISTS pgrowlocks")
             await create_schema(tables)
+            if table_owner is not None:
+                for table in await tables.fetch(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                ):
+                    await tables.execute(
+                        f'ALTER TABLE public."{table[0]}" OWNER TO "{table_owner}"'
+                    )
             # A clone belongs to the role that made it (a learner's role when grading) but its
             # tables belong to the template's owner: let whoever may connect to a clone use them.
             # Only its owner can connect to a clone: create_database() revokes CONNECT from PUBLIC.

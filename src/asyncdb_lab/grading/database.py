@@ -20,6 +20,10 @@ from ..sync_admin import run_sync
 from ..templates import create_templates
 
 ROLE_PREFIX = "adl_grade_"
+# Owns the course tables in the templates, so in every clone. Each submission's role is a member:
+# its code and the hidden tests may alter the tables of its own databases (ALTER TABLE needs the
+# owner), and the connection guard keeps it out of every other role's databases.
+TABLE_OWNER = "adl_course_tables"
 GUARD_SCHEMA = "asyncdb_lab_guard"
 # Every database on the server descends from template0 or template1, so a login trigger in both
 # (PostgreSQL 17+) guards every database, including those a learner makes with a bare CREATE
@@ -65,6 +69,7 @@ class GradingServer:
         server = EmbeddedServer.start(tcp=True, password=new_password())
         try:
             run_sync(_guard_connections(server))
+            run_sync(_execute(server.admin_dsn, [f'CREATE ROLE "{TABLE_OWNER}" NOLOGIN']))
             names = shared_template_names(seed_fingerprint())
             run_sync(
                 create_templates(
@@ -74,6 +79,7 @@ class GradingServer:
                         names.seed: server.dsn(names.seed),
                     },
                     names,
+                    table_owner=TABLE_OWNER,
                 )
             )
             # Learner roles need `postgres` (the url backend's admin database) and nothing else.
@@ -96,6 +102,7 @@ class GradingServer:
                     f'CREATE ROLE "{name}" LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOREPLICATION '
                     f"NOBYPASSRLS CONNECTION LIMIT {self.connection_limit} PASSWORD '{password}'",
                     f"ALTER ROLE \"{name}\" SET temp_file_limit = '1GB'",
+                    f'GRANT "{TABLE_OWNER}" TO "{name}"',
                 ],
             )
         )

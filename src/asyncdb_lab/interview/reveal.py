@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .bank import Question, load_bank
+from .bank import BankError, Question, load_bank
 
 _bank: dict[str, Question] | None = None
 
@@ -13,7 +13,12 @@ def reveal(question_id: str, namespace: dict[str, Any]) -> None:
     """Print ✓/✗ and the explanation once `answer_<id>` exists in `namespace`."""
     global _bank
     if _bank is None:
-        _bank = {q.id: q for q in load_bank()}
+        try:
+            _bank = {q.id: q for q in load_bank()}
+        except BankError as error:
+            # Graders hide the bank (it holds the key) from the notebooks they run.
+            print(f"No explanations here: {error}")
+            return
     question = _bank[question_id]
     name = f"answer_{question_id}"
     if name not in namespace:
