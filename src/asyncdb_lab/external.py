@@ -106,8 +106,11 @@ class ExternalServer:
             ) from None
         try:
             self.version = await conn.fetchval("SHOW server_version")
+            # Only this role's own databases: on a shared server (grading, a class) other roles'
+            # kernels may share this host name and pid numbers, in containers or namespaces.
             names = await conn.fetch(
-                "SELECT datname FROM pg_database WHERE datname LIKE $1",
+                "SELECT datname FROM pg_database WHERE datname LIKE $1 "
+                "AND datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user)",
                 f"adl\\_{host_tag()}\\_%",
             )
             for (name,) in names:
