@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..embedded import EmbeddedServer, new_password
 from ..external import shared_template_names
 from ..seed import seed_fingerprint
-from ..sync_admin import run_sync
+from ..sync_admin import execute_all, run_sync
 from ..templates import create_templates
 
 ROLE_PREFIX = "adl_grade_"
@@ -69,7 +69,7 @@ class GradingServer:
         server = EmbeddedServer.start(tcp=True, password=new_password())
         try:
             run_sync(_guard_connections(server))
-            run_sync(_execute(server.admin_dsn, [f'CREATE ROLE "{TABLE_OWNER}" NOLOGIN']))
+            run_sync(execute_all(server.admin_dsn, [f'CREATE ROLE "{TABLE_OWNER}" NOLOGIN']))
             names = shared_template_names(seed_fingerprint())
             run_sync(
                 create_templates(
@@ -84,7 +84,7 @@ class GradingServer:
             )
             # Learner roles need `postgres` (the url backend's admin database) and nothing else.
             run_sync(
-                _execute(server.admin_dsn, ["REVOKE CONNECT ON DATABASE template1 FROM PUBLIC"])
+                execute_all(server.admin_dsn, ["REVOKE CONNECT ON DATABASE template1 FROM PUBLIC"])
             )
         except BaseException:
             server.stop()
@@ -96,7 +96,7 @@ class GradingServer:
         name = f"{ROLE_PREFIX}{self._count}_{secrets.token_hex(3)}"
         password = new_password()
         run_sync(
-            _execute(
+            execute_all(
                 self.server.admin_dsn,
                 [
                     f'CREATE ROLE "{name}" LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOREPLICATION '
@@ -122,23 +122,12 @@ class GradingServer:
 
 
 async def _guard_connections(server: EmbeddedServer) -> None:
-    await _execute(server.admin_dsn, ["ALTER DATABASE template0 ALLOW_CONNECTIONS true"])
+    await execute_all(server.admin_dsn, ["ALTER DATABASE template0 ALLOW_CONNECTIONS true"])
     try:
         for template in ("template0", "template1"):
-            await _execute(server.dsn(template), CONNECTION_GUARD)
+            await execute_all(server.dsn(template), CONNECTION_GUARD)
     finally:
-        await _execute(server.admin_dsn, ["ALTER DATABASE template0 ALLOW_CONNECTIONS false"])
-
-
-async def _execute(dsn: str, statements: list[str]) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(dsn)
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
+        await execute_all(server.admin_dsn, ["ALTER DATABASE template0 ALLOW_CONNECTIONS false"])
 
 
 async def _activity(dsn: str, role: str) -> list[str]:

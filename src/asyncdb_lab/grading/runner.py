@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import course
+from .._reaper import is_alive
 from ..errors import AsyncDbLabError
 from .collect import Candidate, Collector, Problem
 from .course_files import (
@@ -504,18 +505,8 @@ def _sweep_orphans(base: Path) -> None:
             pid = int(folder.name.removeprefix(RUN_DIR_PREFIX).split("-")[0])
         except ValueError:
             continue
-        if pid != os.getpid() and not _alive(pid):
+        if pid != os.getpid() and not is_alive(pid):
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextlib.contextmanager
