@@ -6,7 +6,6 @@ pointing the course root at a temporary folder, so that what is tested is what i
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from asyncdb_lab.course import nbgrader_env
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,14 +44,10 @@ class TempCourse:
         return f"sqlite:///{self.root / 'grader' / 'gradebook.db'}"
 
     def nbgrader(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = dict(os.environ)
-        # nbgrader runs `alembic` by name: the venv's bin folder must be on PATH.
-        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        env["ASYNCDB_LAB_QUIET"] = "1"
         result = subprocess.run(
             [sys.executable, "-m", "nbgrader", *args],
             cwd=self.root / "grader",
-            env=env,
+            env=nbgrader_env(),
             capture_output=True,
             text=True,
         )
