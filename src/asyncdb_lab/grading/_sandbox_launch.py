@@ -104,6 +104,12 @@ def _build_view(spec: dict, connection: bytes) -> None:
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
     for link, target in spec["symlinks"].items():
         os.symlink(target, root + link)
+    owner = f"uid={uid},gid={gid}" if spec["drop_to_uid"] else ""
+    # The private /tmp first: a course that lives under /tmp (a CI clone, say) is bound into it
+    # below, instead of being hidden by it.
+    os.makedirs(root + "/tmp", exist_ok=True)
+    size = spec["tmp_bytes"]
+    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=0700,{owner}")
     for path in spec["read_only"]:
         _bind(root, path)
     os.makedirs(root + "/dev", exist_ok=True)
@@ -117,14 +123,10 @@ def _build_view(spec: dict, connection: bytes) -> None:
         ("stderr", "/proc/self/fd/2"),
     ):
         os.symlink(target, f"{root}/dev/{name}")
-    owner = f"uid={uid},gid={gid}" if spec["drop_to_uid"] else ""
     os.makedirs(root + "/dev/shm")
     _mount("tmpfs", root + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size=64m,mode=0700,{owner}")
     os.makedirs(root + "/proc")
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    os.makedirs(root + "/tmp", exist_ok=True)
-    size = spec["tmp_bytes"]
-    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=0700,{owner}")
     fd = os.open(root + CONNECTION_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.write(fd, connection)
     os.close(fd)
