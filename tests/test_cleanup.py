@@ -90,3 +90,20 @@ def test_a_folder_abandoned_before_its_owner_record_was_written_is_swept(subproc
     assert not abandoned.exists()
     assert fresh.exists()
     shutil.rmtree(runtime_dir)
+
+
+def test_the_per_user_folder_goes_with_its_last_server(subprocess_env):
+    runtime_dir = Path(tempfile.mkdtemp(prefix="adl-", dir="/tmp"))
+    runtime_dir.chmod(0o755)
+    subprocess_env["ASYNCDB_LAB_RUNTIME_DIR"] = str(runtime_dir)
+    try:
+        child = Child(subprocess_env, "wait")
+        base = Path(child.report["dir"]).parent
+        assert base == runtime_dir / f"asyncdb-lab-{os.getuid()}"
+        assert base.is_dir()
+        child.process.send_signal(signal.SIGINT)
+        child.wait()
+        assert not base.exists()
+        assert list(runtime_dir.iterdir()) == []
+    finally:
+        shutil.rmtree(runtime_dir)

@@ -99,5 +99,8 @@ def stop_postmaster(pid: int | None, data_dir: Path, *, grace: float = 5.0) -> N
         remove_shared_memory(shm_id)
 
 
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+def remove_server_dir(server_dir: Path) -> None:
+    """Remove a server's folder, and the per-user base folder once no other server is in it."""
+    shutil.rmtree(server_dir, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        server_dir.parent.rmdir()  # refused while another server's folder is still there

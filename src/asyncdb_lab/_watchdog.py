@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _reaper import remove_tree, stop_postmaster
+from _reaper import remove_server_dir, stop_postmaster
 
 
 def main(argv: list[str]) -> int:
@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
         pass
     if server_dir.exists():
         stop_postmaster(postmaster_pid, server_dir / "data")
-        remove_tree(server_dir)
+        remove_server_dir(server_dir)
     return 0
 
 

@@ -73,7 +73,7 @@ def build_cluster_image(runner: _ChildRunner, image: Path) -> None:
             shutil.rmtree(staging, ignore_errors=True)
         _remove_stale_images(image)
     finally:
-        _reaper.remove_tree(build_dir)
+        _reaper.remove_server_dir(build_dir)
 
 
 def _remove_stale_images(current: Path) -> None:

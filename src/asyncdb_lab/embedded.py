@@ -226,7 +226,7 @@ class EmbeddedServer:
         try:
             _copy_tree(image / "data", server_dir / "data")
         except BaseException:
-            _reaper.remove_tree(server_dir)
+            _reaper.remove_server_dir(server_dir)
             raise
         return cls.launch(server_dir, runner, tcp=tcp, port=port, password=password)
 
@@ -367,7 +367,7 @@ class EmbeddedServer:
         if not keep_data:
             if shared_memory is not None:
                 _reaper.remove_shared_memory(shared_memory)
-            _reaper.remove_tree(self.server_dir)
+            _reaper.remove_server_dir(self.server_dir)
         if keep_data and self._watchdog is not None:
             self._watchdog.kill()  # it would delete the folder we mean to keep
         if self._watchdog_pipe is not None:
@@ -429,7 +429,7 @@ def _stop_unregistered(server_dir: Path) -> None:
     for server in matching:
         server.stop()
     _reaper.stop_postmaster(_pid_in(server_dir), server_dir / "data")
-    _reaper.remove_tree(server_dir)
+    _reaper.remove_server_dir(server_dir)
 
 
 def _pid_in(server_dir: Path) -> int | None:

@@ -77,12 +77,18 @@ def _memory_backed_root() -> Path | None:
     return shm if free >= _MIN_FREE_MEMORY_BYTES and os.access(shm, os.W_OK) else None
 
 
-def base_dir() -> Path:
+def base_path() -> Path:
+    """The per-user folder that holds the server folders (it may not exist)."""
     configured = os.environ.get(RUNTIME_DIR_ENV)
     root = Path(configured) if configured else _memory_backed_root() or Path(tempfile.gettempdir())
     if len(str(root)) > _MAX_BASE_LENGTH:
         root = Path("/tmp")
-    base = root / f"asyncdb-lab-{os.getuid()}"
+    return root / f"asyncdb-lab-{os.getuid()}"
+
+
+def base_dir() -> Path:
+    """base_path(), made if missing; it goes again with the last server folder in it."""
+    base = base_path()
     base.mkdir(mode=0o711, exist_ok=True)
     # The service user that runs PostgreSQL for root must be able to traverse into its folder.
     os.chmod(base, 0o711)
@@ -90,8 +96,16 @@ def base_dir() -> Path:
 
 
 def new_server_dir() -> Path:
-    server_dir = base_dir() / f"srv-{os.getpid()}-{secrets.token_hex(3)}"
-    server_dir.mkdir(mode=0o755)
+    name = f"srv-{os.getpid()}-{secrets.token_hex(3)}"
+    for _ in range(5):
+        server_dir = base_dir() / name
+        try:
+            server_dir.mkdir(mode=0o755)
+            break
+        except FileNotFoundError:
+            continue  # the last server in the base folder removed it just now: make it again
+    else:
+        server_dir.mkdir(mode=0o755)
     OwnerRecord(os.getpid(), process_start_time(os.getpid())).write(server_dir)
     return server_dir
 
@@ -117,8 +131,10 @@ def start_watchdog(server_dir: Path, postmaster_pid: int) -> tuple[subprocess.Po
 
 def sweep_orphans() -> list[Path]:
     """Stop the servers of dead owners and remove their folders; return the folders removed."""
-    removed = []
-    base = base_dir()
+    removed: list[Path] = []
+    base = base_path()
+    if not base.is_dir():
+        return removed
     for server_dir in sorted(base.glob("srv-*")):
         record = OwnerRecord.read(server_dir)
         if record is None:
@@ -132,7 +148,7 @@ def sweep_orphans() -> list[Path]:
             if record.watchdog_pid and _is_watchdog_of(record.watchdog_pid, server_dir):
                 continue  # the watchdog is cleaning up right now
             _reaper.stop_postmaster(record.postmaster_pid, server_dir / "data")
-        _reaper.remove_tree(server_dir)
+        _reaper.remove_server_dir(server_dir)
         removed.append(server_dir)
     return removed
 
