@@ -103,9 +103,7 @@ class GradingCourse:
         found = []
         for folder in (self.scratch / "tmp", self.scratch / "runtime"):
             for path in folder.rglob("*") if folder.exists() else []:
-                # The library's own runtime folder stays, empty, like /dev/shm/asyncdb-lab-0.
-                if not (path.parent == self.scratch / "runtime" and path.is_dir()):
-                    found.append(f"file {path}")
+                found.append(f"file {path}")
         for process in psutil.process_iter(["pid", "uids", "cmdline", "status"]):
             info = process.info
             if info["status"] == psutil.STATUS_ZOMBIE or info["uids"] is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -190,6 +190,6 @@ def test_a_private_runtime_folder_gives_root_a_clear_error(monkeypatch):
     try:
         with pytest.raises(BackendUnavailable, match=f"chmod o\\+x {private}"):
             EmbeddedServer.start()
+        assert list(private.iterdir()) == [], "a start that failed left a folder behind"
     finally:
-        os.rmdir(private / f"asyncdb-lab-{os.getuid()}")
-        os.rmdir(private)
+        shutil.rmtree(private)

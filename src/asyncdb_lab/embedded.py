@@ -120,7 +120,8 @@ class _ChildRunner:
         self.bin = binaries_dir()
         if user is not None:
             _check_traversable(self.bin, user, "The PostgreSQL binaries")
-            _check_traversable(runtime.base_dir(), user, "The runtime folder")
+            # The folder the per-user base folder goes in (the base folder is made 0711 by us).
+            _check_traversable(runtime.base_path().parent, user, "The runtime folder")
         self.env = {
             "PATH": f"{self.bin}:/usr/bin:/bin",
             "LC_ALL": "C",
