@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import stop_process_group
 from learner_helpers import REPO, learner_notebook, put, solution_sources
 
 from asyncdb_lab.learner.structure import nbgrader_meta
@@ -133,12 +133,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         _wait_for_api(f"http://127.0.0.1:{port}", token, server, log_path)
         yield Lab(f"http://127.0.0.1:{port}", token, workspace)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_process_group(server)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import sqlite3
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -300,11 +301,9 @@ def test_an_lms_zip_is_graded_by_the_student_id_in_each_file_name(new_course: Gr
 
 def test_ctrl_c_stops_everything_and_the_next_run_resumes(new_course: GradingCourse):
     course = new_course
-    submissions = course.root / "submissions"
-    for student, source in (("a_full", "full"), ("b_slow", "full"), ("c_partial", "partial")):
-        (submissions / student).mkdir(parents=True)
-        found = next((SUBMISSIONS / "class" / source).rglob("*.ipynb"))
-        shutil.copyfile(found, submissions / student / f"{NOTEBOOK}.ipynb")
+    submissions = _class_submissions(
+        course, {"a_full": "full", "b_slow": "full", "c_partial": "partial"}
+    )
     _sleep_in_the_answer(submissions / "b_slow" / f"{NOTEBOOK}.ipynb", seconds=8)
     out = course.root / "out"
     process = course.start(submissions, out, "--jobs", "1", "--timeout", "60")
@@ -335,17 +334,8 @@ def test_a_grading_worker_that_dies_costs_one_result_and_leaves_nothing(
     new_course: GradingCourse,
 ):
     course = new_course
-    submissions = course.root / "submissions"
-    (submissions / "slow").mkdir(parents=True)
-    slow = submissions / "slow" / f"{NOTEBOOK}.ipynb"
-    shutil.copyfile(SUBMISSIONS / "class" / "full" / f"{NOTEBOOK}.ipynb", slow)
-    _sleep_in_the_answer(slow, seconds=30)
     out = course.root / "out"
-    process = course.start(submissions, out, "--timeout", "60")
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and not _kernel_running(course):
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.2)
+    process = _start_while_one_answer_sleeps(course, out, seconds=30, extra=("--timeout", "60"))
     for worker in _workers(course):
         worker.kill()
     stdout, stderr = process.communicate(timeout=120)
@@ -361,16 +351,7 @@ def test_after_kill_9_nothing_runs_on_and_the_next_run_sweeps_the_folder(
     new_course: GradingCourse,
 ):
     course = new_course
-    submissions = course.root / "submissions"
-    (submissions / "slow").mkdir(parents=True)
-    slow = submissions / "slow" / f"{NOTEBOOK}.ipynb"
-    shutil.copyfile(SUBMISSIONS / "class" / "full" / f"{NOTEBOOK}.ipynb", slow)
-    _sleep_in_the_answer(slow, seconds=60)
-    process = course.start(submissions, course.root / "out")
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and not _kernel_running(course):
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.2)
+    process = _start_while_one_answer_sleeps(course, course.root / "out", seconds=60)
     os.kill(process.pid, signal.SIGKILL)  # no clean-up code runs in the grade command
     process.communicate()
     # Workers die with it, kernels with their worker, PostgreSQL with its watchdog...
@@ -388,11 +369,7 @@ def test_after_kill_9_nothing_runs_on_and_the_next_run_sweeps_the_folder(
 
 def test_a_postgresql_gradebook_takes_the_workers_writes(new_course: GradingCourse):
     course = new_course
-    submissions = course.root / "submissions"
-    for student, source in (("ann", "full"), ("ben", "partial"), ("cat", "untouched")):
-        (submissions / student).mkdir(parents=True)
-        found = next((SUBMISSIONS / "class" / source).rglob("*.ipynb"))
-        shutil.copyfile(found, submissions / student / f"{NOTEBOOK}.ipynb")
+    submissions = _class_submissions(course, {"ann": "full", "ben": "partial", "cat": "untouched"})
     server = EmbeddedServer.start(tcp=True, password=new_password())
     try:
         asyncio.run(_create_database(server.admin_dsn, "gradebook"))
@@ -436,6 +413,30 @@ async def _graded_students(dsn: str) -> list[str]:
     finally:
         await conn.close()
     return [row[0] for row in rows]
+
+
+def _class_submissions(course: GradingCourse, sources: dict[str, str]) -> Path:
+    """A submissions folder with, for each student, a copy of one committed class submission."""
+    submissions = course.root / "submissions"
+    for student, source in sources.items():
+        (submissions / student).mkdir(parents=True)
+        found = next((SUBMISSIONS / "class" / source).rglob("*.ipynb"))
+        shutil.copyfile(found, submissions / student / f"{NOTEBOOK}.ipynb")
+    return submissions
+
+
+def _start_while_one_answer_sleeps(
+    course: GradingCourse, out: Path, *, seconds: int, extra: tuple[str, ...] = ()
+) -> subprocess.Popen[str]:
+    """Start grading one full submission whose answer sleeps; return once its kernel runs."""
+    submissions = _class_submissions(course, {"slow": "full"})
+    _sleep_in_the_answer(submissions / "slow" / f"{NOTEBOOK}.ipynb", seconds=seconds)
+    process = course.start(submissions, out, *extra)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not _kernel_running(course):
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.2)
+    return process
 
 
 def _kernel_running(course: GradingCourse) -> bool:

@@ -11,12 +11,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
+from helpers import wait_until
 
 from asyncdb_lab.grading.sandbox import KERNEL_UID_BASE, Limits, check_sandbox, make_spec
 
@@ -104,9 +104,10 @@ def test_everything_the_kernel_started_dies_with_it(folder: Path):
     ) as process:
         assert process.stdout is not None
         assert process.stdout.readline().strip() == "started"
-        assert _wait(lambda: len(_kernel_user_processes(token)) == 2), _kernel_user_processes(token)
+        two_running = wait_until(lambda: len(_kernel_user_processes(token)) == 2)
+        assert two_running, _kernel_user_processes(token)
         os.killpg(process.pid, signal.SIGKILL)  # what jupyter_client does to a kernel it kills
-    assert _wait(lambda: not _kernel_user_processes(token)), _kernel_user_processes(token)
+    assert wait_until(lambda: not _kernel_user_processes(token)), _kernel_user_processes(token)
 
 
 @needs_root
@@ -142,9 +143,9 @@ def test_the_kernel_dies_when_its_grading_worker_dies(folder: Path):
         "time.sleep(300)\n"
     )
     with subprocess.Popen([sys.executable, "-c", worker], start_new_session=True) as process:
-        assert _wait(lambda: bool(_kernel_user_processes(token)), timeout=30)
+        assert wait_until(lambda: bool(_kernel_user_processes(token)), timeout=30)
         process.kill()
-    assert _wait(lambda: not _kernel_user_processes(token)), _kernel_user_processes(token)
+    assert wait_until(lambda: not _kernel_user_processes(token)), _kernel_user_processes(token)
 
 
 @needs_root
@@ -198,15 +199,6 @@ def _kernel_user_processes(token: str) -> list[str]:
         if uids and uids.real >= KERNEL_UID_BASE and alive and token in cmdline:
             found.append(cmdline)
     return found
-
-
-def _wait(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_messages_between_the_grader_and_a_kernel_are_encrypted():

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import socket
 import subprocess
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import stop_process_group
 from learner_helpers import learner_notebook, solution_sources
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,12 +85,7 @@ def make_lab(tmp_path: Path, workspace: Path, name: str) -> Iterator[Lab]:
             _wait_for_api(lab, process, timeout=120)
             yield lab
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            stop_process_group(process)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", lab.port), timeout=1).close()
 
