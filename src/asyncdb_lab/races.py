@@ -47,18 +47,24 @@ class InsertGate:
         self.most_waiting = 0
         self._engine: AsyncEngine | None = None
         self._holder: AsyncConnection | None = None
+        self._watcher: AsyncConnection | None = None
 
     async def __aenter__(self) -> InsertGate:
         self._engine = create_async_engine(self.url, poolclass=NullPool)
-        self._holder = await self._engine.connect()
-        await self._holder.execute(text(f'LOCK TABLE "{self.table}" IN SHARE MODE'))
+        try:
+            self._holder = await self._engine.connect()
+            await self._holder.execute(text(f'LOCK TABLE "{self.table}" IN SHARE MODE'))
+            watcher = await self._engine.connect()
+            self._watcher = await watcher.execution_options(isolation_level="AUTOCOMMIT")
+        except BaseException:
+            await self._close()
+            raise
         return self
 
     async def waiting(self) -> int:
         """How many statements wait for a lock on the table right now."""
-        assert self._engine is not None, "use InsertGate in `async with`"
-        async with self._engine.connect() as conn:
-            return int(await conn.scalar(_WAITING, {"table": self.table}))
+        assert self._watcher is not None, "use InsertGate in `async with`"
+        return int(await self._watcher.scalar(_WAITING, {"table": self.table}))
 
     async def open_when_waiting(
         self, waiters: int, *, settle: float = 2.0, limit: float = 10.0
@@ -95,9 +101,15 @@ class InsertGate:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        await self._close()
+
+    async def _close(self) -> None:
         try:
             await self.open()
         finally:
+            if self._watcher is not None:
+                await self._watcher.close()
+                self._watcher = None
             if self._engine is not None:
                 await self._engine.dispose()
                 self._engine = None
