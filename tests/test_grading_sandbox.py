@@ -114,8 +114,9 @@ def test_everything_the_kernel_started_dies_with_it(folder: Path):
 def test_an_interrupt_reaches_the_kernel(folder: Path):
     code = (
         "import time\n"
-        "print('ready', flush=True)\n"
-        "try:\n    time.sleep(60)\n"
+        "try:\n"
+        "    print('ready', flush=True)\n"  # inside the try, so an early SIGINT is caught too
+        "    time.sleep(60)\n"
         "except KeyboardInterrupt:\n    print('interrupted', flush=True)\n"
     )
     with subprocess.Popen(
