@@ -11,10 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from asyncdb_lab.models import User
-from asyncdb_lab.races import InsertGate
+from asyncdb_lab.races import GATE_CONNECT_ARGS, InsertGate
 
 RACERS = 8
-LONG_LOCK_WAIT = {"server_settings": {"lock_timeout": "30s"}}
 
 
 async def check_then_insert(sessions, email: str) -> str:
@@ -47,7 +46,9 @@ async def insert_on_conflict(sessions, email: str) -> str:
     ],
 )
 async def test_every_racer_looks_before_anyone_inserts(seeded_database, sign_up, expected):
-    engine = create_async_engine(seeded_database.url, pool_size=RACERS, connect_args=LONG_LOCK_WAIT)
+    engine = create_async_engine(
+        seeded_database.url, pool_size=RACERS, connect_args=GATE_CONNECT_ARGS
+    )
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     try:
         async with InsertGate(seeded_database.url, "users") as gate:
@@ -63,7 +64,7 @@ async def test_every_racer_looks_before_anyone_inserts(seeded_database, sign_up,
 
 @pytest.mark.asyncio
 async def test_the_gate_opens_when_callers_queue_behind_their_own_lock(seeded_database):
-    engine = create_async_engine(seeded_database.url, pool_size=4, connect_args=LONG_LOCK_WAIT)
+    engine = create_async_engine(seeded_database.url, pool_size=4, connect_args=GATE_CONNECT_ARGS)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     one_at_a_time = asyncio.Lock()
 
