@@ -11,8 +11,6 @@ import pytest_asyncio
 
 from asyncdb_lab.databases import DisposableDatabase, disposable_database
 
-REPO = Path(__file__).resolve().parents[1]
-
 # Tests speak through assertions, not through the library's friendly progress lines.
 os.environ.setdefault("ASYNCDB_LAB_QUIET", "1")
 

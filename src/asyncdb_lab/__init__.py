@@ -3,6 +3,10 @@
     from asyncdb_lab import disposable_database, count_statements
     db = await disposable_database(seed=True)
 
+What notebooks import lives at the top of the package: `databases` (the database handle),
+`instruments/` (statement counts, pool, locks, timers, races), `checks` (test-cell helpers),
+`models` and `seed`. Everything behind them is in a sub-package: `servers/` (the PostgreSQL
+backends), `course/` (the course as data), `learner/`, `grading/`, `interview/` and `cli/`.
 Names are imported lazily, so `import asyncdb_lab` stays cheap.
 """
 
@@ -16,16 +20,16 @@ _EXPORTS = {
     "DisposableDatabase": "databases",
     "current_server": "databases",
     "stop_server": "databases",
-    "count_statements": "statements",
-    "StatementLog": "statements",
-    "pool_snapshot": "pool",
-    "PoolSnapshot": "pool",
-    "locks_on": "locks",
-    "row_locks": "locks",
-    "format_locks": "locks",
-    "measure": "timing",
-    "stopwatch": "timing",
-    "Timing": "timing",
+    "count_statements": "instruments.statements",
+    "StatementLog": "instruments.statements",
+    "pool_snapshot": "instruments.pool",
+    "PoolSnapshot": "instruments.pool",
+    "locks_on": "instruments.locks",
+    "row_locks": "instruments.locks",
+    "format_locks": "instruments.locks",
+    "measure": "instruments.timing",
+    "stopwatch": "instruments.timing",
+    "Timing": "instruments.timing",
     "GUARD_RAILS": "settings",
     "AsyncDbLabError": "errors",
     "BackendUnavailable": "errors",
@@ -52,13 +56,18 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .databases import DisposableDatabase, current_server, disposable_database, stop_server
-    from .errors import AsyncDbLabError, BackendUnavailable
-    from .locks import format_locks, locks_on, row_locks
-    from .pool import PoolSnapshot, pool_snapshot
-    from .settings import GUARD_RAILS
-    from .statements import StatementLog, count_statements
-    from .timing import Timing, measure, stopwatch
+    from asyncdb_lab.databases import (
+        DisposableDatabase,
+        current_server,
+        disposable_database,
+        stop_server,
+    )
+    from asyncdb_lab.errors import AsyncDbLabError, BackendUnavailable
+    from asyncdb_lab.instruments.locks import format_locks, locks_on, row_locks
+    from asyncdb_lab.instruments.pool import PoolSnapshot, pool_snapshot
+    from asyncdb_lab.instruments.statements import StatementLog, count_statements
+    from asyncdb_lab.instruments.timing import Timing, measure, stopwatch
+    from asyncdb_lab.settings import GUARD_RAILS
 
 
 def __getattr__(name: str) -> Any:

@@ -18,10 +18,10 @@ import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from .admin import create_database, drop_database
-from .backends import Server, choose_backend, start_server
-from .settings import DATABASE_DEFAULTS, quiet
-from .templates import Contents
+from asyncdb_lab.servers.admin import create_database, drop_database
+from asyncdb_lab.servers.base import Server, choose_backend, start_server
+from asyncdb_lab.servers.templates import Contents
+from asyncdb_lab.settings import DATABASE_DEFAULTS, quiet
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 from pathlib import Path
 
 import asyncpg
@@ -25,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from asyncdb_lab.models import Base
+from asyncdb_lab.settings import seed_dir
 
 __all__ = [
     "SEED_DIR",
@@ -36,9 +36,7 @@ __all__ = [
 ]
 
 #: Folder with one `<table>.csv` per table; `ASYNCDB_LAB_SEED_DIR` overrides the default.
-SEED_DIR: Path = Path(
-    os.environ.get("ASYNCDB_LAB_SEED_DIR") or Path(__file__).resolve().parents[2] / "data" / "seed"
-)
+SEED_DIR: Path = seed_dir()
 
 #: Parents before children, so that foreign keys hold after every single COPY.
 TABLES_IN_LOAD_ORDER: tuple[str, ...] = (

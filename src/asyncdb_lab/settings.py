@@ -1,17 +1,35 @@
-"""Environment variables the library reads, and the guard rails every database gets."""
+"""Every environment variable the course reads, where its folders are, and the guard rails.
+
+One home: a module that needs a setting imports its name from here, never the string.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+# Which backend serves databases (embedded, docker or url), and the server the url backend uses.
 BACKEND_ENV = "ASYNCDB_LAB_BACKEND"
 DATABASE_URL_ENV = "ASYNCDB_LAB_DATABASE_URL"
+# Where the embedded backend caches its cluster image, and where its servers' folders go.
 CACHE_DIR_ENV = "ASYNCDB_LAB_CACHE_DIR"
 RUNTIME_DIR_ENV = "ASYNCDB_LAB_RUNTIME_DIR"
+# Set to 1 to keep disposable_database() from printing which server it started.
 QUIET_ENV = "ASYNCDB_LAB_QUIET"
+# Another folder of seed CSV files (one per table) instead of data/seed/.
+SEED_DIR_ENV = "ASYNCDB_LAB_SEED_DIR"
+# The learner's workspace (`make lab` sets it for JupyterLab's terminals).
+WORKSPACE_ENV = "ASYNCDB_LAB_WORKSPACE"
+# Another question bank file (an instructor's own), and where the drill keeps its history.
+QUESTION_BANK_ENV = "ASYNCDB_LAB_QUESTION_BANK"
+DRILL_HISTORY_ENV = "ASYNCDB_LAB_DRILL_HISTORY"
 
-BACKEND_NAMES = ("embedded", "docker", "url")
+# The course repository (an editable install runs from it) and its folders.
+REPO = Path(__file__).resolve().parents[2]
+DATA_DIR = REPO / "data"
+GRADER_DIR = REPO / "grader"
+SOLUTIONS_DIR = REPO / "solutions"
+NOTEBOOKS_DIR = REPO / "notebooks"
 
 # The image the docker backend runs; keep its major version equal to the embedded wheel's.
 DOCKER_IMAGE = "postgres:18-alpine"
@@ -42,6 +60,11 @@ def cache_dir() -> Path:
         return Path(configured)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "asyncdb-lab"
+
+
+def seed_dir() -> Path:
+    """Folder with one `<table>.csv` per table."""
+    return Path(os.environ.get(SEED_DIR_ENV) or DATA_DIR / "seed")
 
 
 def quiet() -> bool:

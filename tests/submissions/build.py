@@ -1,9 +1,9 @@
 """Write the committed test submissions: python tests/submissions/build.py (from the repository).
 
-Every student is one case of tests/test_grading.py, built from the learner version of notebook 00
+Every student is one case of tests/grading/test_grading.py, built from the learner version of notebook 00
 (notebooks/00_start_here) with the answer filled in (or not) and, for the misbehaving cases, one
 extra cell right after the first test cell, so that that test has already earned its points when
-the notebook misbehaves. EXPECTED in tests/test_grading.py holds the exact scores.
+the notebook misbehaves. EXPECTED in tests/grading/test_grading.py holds the exact scores.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ import subprocess
 import asyncpg
 from sqlalchemy.engine import make_url
 
-import asyncdb_lab.course as course
+import asyncdb_lab.settings as course
 
 found = {}
 

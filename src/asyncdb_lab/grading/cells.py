@@ -21,7 +21,7 @@ import typing as t
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from . import context
+from asyncdb_lab.grading import context
 
 _GRADING_KEYS = ("grade", "solution", "locked", "task", "points", "grade_id")
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .sandbox import SandboxSpec
+from asyncdb_lab.grading.sandbox import SandboxSpec
 
 
 @dataclass

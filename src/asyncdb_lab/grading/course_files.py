@@ -73,7 +73,7 @@ class CourseFiles:
 
 def check_gradebook(db_url: str, course_id: str) -> None:
     """Refuse a gradebook nbgrader cannot write, with what to change."""
-    from ..errors import AsyncDbLabError
+    from asyncdb_lab.errors import AsyncDbLabError
 
     if make_url(db_url).get_backend_name() != "sqlite" and not course_id.strip():
         raise AsyncDbLabError(

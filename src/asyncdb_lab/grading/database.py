@@ -13,11 +13,11 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from ..embedded import EmbeddedServer, new_password
-from ..external import shared_template_names
-from ..seed import seed_fingerprint
-from ..sync_admin import execute_all, run_sync
-from ..templates import create_templates
+from asyncdb_lab.seed import seed_fingerprint
+from asyncdb_lab.servers.embedded.server import EmbeddedServer, new_password
+from asyncdb_lab.servers.sync_admin import execute_all, run_sync
+from asyncdb_lab.servers.templates import create_templates
+from asyncdb_lab.servers.url import shared_template_names
 
 ROLE_PREFIX = "adl_grade_"
 # Owns the course tables in the templates, so in every clone. Each submission's role is a member:

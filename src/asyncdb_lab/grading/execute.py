@@ -26,8 +26,8 @@ from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
 
-from . import context
-from .kernel import SandboxedKernelManager
+from asyncdb_lab.grading import context
+from asyncdb_lab.grading.kernel import SandboxedKernelManager
 
 NOTEBOOK_OUTPUT_BYTES = 4 * 1024**2
 CELL_OUTPUT_BYTES = 512 * 1024

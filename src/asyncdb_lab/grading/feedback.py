@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from .results import SubmissionResult
+from asyncdb_lab.grading.results import SubmissionResult
 
 STUDENT_OUTPUT_CHARS = 20_000
 

@@ -13,7 +13,7 @@ import typing as t
 
 from jupyter_client.manager import AsyncKernelManager
 
-from . import context
+from asyncdb_lab.grading import context
 
 
 class SandboxedKernelManager(AsyncKernelManager):

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from .results import SubmissionResult
+from asyncdb_lab.grading.results import SubmissionResult
 
 
 class Progress:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .feedback import STYLE, feedback_file_name, write_feedback
-from .results import FLAGS, SubmissionResult
+from asyncdb_lab.grading.feedback import STYLE, feedback_file_name, write_feedback
+from asyncdb_lab.grading.results import FLAGS, SubmissionResult
 
 SLOWEST = 10
 CSV_COLUMNS = [

@@ -26,22 +26,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import course
-from .._reaper import is_alive
-from ..errors import AsyncDbLabError
-from .collect import Candidate, Collector, Problem
-from .course_files import (
+from asyncdb_lab.course import nbgrader_apps
+from asyncdb_lab.errors import AsyncDbLabError
+from asyncdb_lab.grading.collect import Candidate, Collector, Problem
+from asyncdb_lab.grading.course_files import (
     CourseFiles,
     check_gradebook,
     concurrent_gradebook_url,
     graded_in_gradebook,
 )
-from .database import GradingServer, Role
-from .progress import Progress
-from .results import SubmissionResult, TestResult
-from .sandbox import Limits, SandboxSpec, check_sandbox, make_spec
-from .store import ResultStore
-from .workers import Worker, WorkerPool
+from asyncdb_lab.grading.database import GradingServer, Role
+from asyncdb_lab.grading.progress import Progress
+from asyncdb_lab.grading.results import SubmissionResult, TestResult
+from asyncdb_lab.grading.sandbox import Limits, SandboxSpec, check_sandbox, make_spec
+from asyncdb_lab.grading.store import ResultStore
+from asyncdb_lab.grading.workers import Worker, WorkerPool
+from asyncdb_lab.servers.embedded.reaper import is_alive
+from asyncdb_lab.settings import BACKEND_ENV, DATABASE_URL_ENV, QUIET_ENV, SEED_DIR_ENV
 
 # Part of every result's digest: bump it when a change to grading can change a score.
 GRADER_FORMAT = "1"
@@ -94,7 +95,7 @@ class _Finishing:
 def grade(options: GradeOptions) -> RunOutcome:
     started = time.monotonic()
     files = CourseFiles.read(options.config)
-    notebooks = course.assignments(files.source)
+    notebooks = nbgrader_apps.assignments(files.source)
     unknown = sorted(set(options.notebooks) - set(notebooks))
     if unknown:
         raise AsyncDbLabError(
@@ -156,7 +157,7 @@ def _digest(candidate: Candidate, files: CourseFiles, options: GradeOptions) -> 
 
 
 def _rejected(problem: Problem, files: CourseFiles) -> SubmissionResult:
-    known = problem.notebook in course.assignments(files.source)
+    known = problem.notebook in nbgrader_apps.assignments(files.source)
     return SubmissionResult(
         student=problem.student,
         notebook=problem.notebook,
@@ -214,8 +215,8 @@ class _Session:
         runtime, scratch = self.run_dir / "runtime", self.run_dir / "tmp"
         runtime.mkdir()
         scratch.mkdir()
-        env = course.nbgrader_env()
-        env.update(JUPYTER_RUNTIME_DIR=str(runtime), TMPDIR=str(scratch), ASYNCDB_LAB_QUIET="1")
+        env = nbgrader_apps.nbgrader_env()
+        env.update(JUPYTER_RUNTIME_DIR=str(runtime), TMPDIR=str(scratch), **{QUIET_ENV: "1"})
         pool = WorkerPool(
             config=self.files.config_file,
             gradebook=self.gradebook,
@@ -415,12 +416,12 @@ class _Session:
             "MPLBACKEND": "Agg",
             "PYTHONDONTWRITEBYTECODE": "1",
             "MALLOC_ARENA_MAX": "2",  # glibc's per-thread arenas would eat the address space limit
-            "ASYNCDB_LAB_BACKEND": "url",
-            "ASYNCDB_LAB_DATABASE_URL": role.url,
-            "ASYNCDB_LAB_QUIET": "1",
+            BACKEND_ENV: "url",
+            DATABASE_URL_ENV: role.url,
+            QUIET_ENV: "1",
         }
-        if os.environ.get("ASYNCDB_LAB_SEED_DIR"):
-            env["ASYNCDB_LAB_SEED_DIR"] = os.environ["ASYNCDB_LAB_SEED_DIR"]
+        if os.environ.get(SEED_DIR_ENV):
+            env[SEED_DIR_ENV] = os.environ[SEED_DIR_ENV]
         return env
 
     def _result(

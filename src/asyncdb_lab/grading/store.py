@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from .results import SubmissionResult
+from asyncdb_lab.grading.results import SubmissionResult
 
 
 class ResultStore:

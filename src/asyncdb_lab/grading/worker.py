@@ -130,8 +130,8 @@ class Worker:
     def grade(self, request: dict[str, Any]) -> dict[str, Any]:
         import nbformat
 
-        from . import context
-        from .sandbox import SandboxSpec
+        from asyncdb_lab.grading import context
+        from asyncdb_lab.grading.sandbox import SandboxSpec
 
         student, assignment = request["student"], request["notebook"]
         submitted = Path(request["submitted"])
@@ -197,7 +197,7 @@ class Worker:
         import nbformat
         from nbgrader.api import Gradebook
 
-        from .results import exercise_of
+        from asyncdb_lab.grading.results import exercise_of
 
         with Gradebook(self.gradebook) as gradebook:
             notebook = gradebook.find_submission_notebook(assignment, assignment, student)
@@ -285,8 +285,8 @@ def load_config(config_file: Path, gradebook: str) -> Any:
     )
     from traitlets.config.loader import PyFileConfigLoader
 
-    from .cells import CheckTestCells
-    from .execute import GradingExecute
+    from asyncdb_lab.grading.cells import CheckTestCells
+    from asyncdb_lab.grading.execute import GradingExecute
 
     config = PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
     config.CourseDirectory.db_url = gradebook

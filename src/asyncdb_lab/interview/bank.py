@@ -14,10 +14,10 @@ from typing import Any
 
 import yaml
 
-from ..errors import AsyncDbLabError
+from asyncdb_lab.errors import AsyncDbLabError
+from asyncdb_lab.settings import DATA_DIR, QUESTION_BANK_ENV
 
-BANK_PATH = Path(__file__).resolve().parents[3] / "data" / "questions.yaml"
-BANK_ENV = "ASYNCDB_LAB_QUESTION_BANK"  # another bank file, e.g. an instructor's own
+BANK_PATH = DATA_DIR / "questions.yaml"
 NOTEBOOK = "12_interview_prep"  # the graded notebook built from the bank
 
 KINDS = ("choice", "bug", "count", "explain")
@@ -96,7 +96,7 @@ class Question:
 
 
 def load_bank(path: Path | None = None) -> list[Question]:
-    path = path or Path(os.environ.get(BANK_ENV) or BANK_PATH)
+    path = path or Path(os.environ.get(QUESTION_BANK_ENV) or BANK_PATH)
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

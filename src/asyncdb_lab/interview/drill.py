@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from .bank import KIND_NAMES, Question
+from asyncdb_lab.interview.bank import KIND_NAMES, Question
+from asyncdb_lab.settings import DRILL_HISTORY_ENV
 
-HISTORY_ENV = "ASYNCDB_LAB_DRILL_HISTORY"
 QUIT = ("q", "quit", "exit")
 
 
 def default_history_path() -> Path:
-    configured = os.environ.get(HISTORY_ENV)
+    configured = os.environ.get(DRILL_HISTORY_ENV)
     if configured:
         return Path(configured)
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")

@@ -17,9 +17,9 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from ..authoring import build
-from ..course import GRADER_DIR, SOLUTIONS_DIR
-from .bank import KIND_NAMES, NOTEBOOK, TOPICS, Question, load_bank
+from asyncdb_lab.course.authoring import build
+from asyncdb_lab.interview.bank import KIND_NAMES, NOTEBOOK, TOPICS, Question, load_bank
+from asyncdb_lab.settings import GRADER_DIR, SOLUTIONS_DIR
 
 ASSIGNMENT = NOTEBOOK
 NOTEBOOK_PATH = SOLUTIONS_DIR / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"

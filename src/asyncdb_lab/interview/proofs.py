@@ -12,10 +12,10 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
-from ..checks import same
-from ..databases import disposable_database
-from ..statements import StatementLog, count_statements
-from .bank import Question
+from asyncdb_lab.checks import same
+from asyncdb_lab.databases import disposable_database
+from asyncdb_lab.instruments.statements import StatementLog, count_statements
+from asyncdb_lab.interview.bank import Question
 
 _PRELUDE = """
 import asyncio

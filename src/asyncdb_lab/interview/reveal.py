@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .bank import BankError, Question, load_bank
+from asyncdb_lab.interview.bank import BankError, Question, load_bank
 
 _bank: dict[str, Question] | None = None
 

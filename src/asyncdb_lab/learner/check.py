@@ -16,10 +16,16 @@ from typing import Any, Literal
 
 import nbformat
 
-from ..errors import AsyncDbLabError
-from .execute import CELL_TIMEOUT_SECONDS, TIMEOUT_ERROR, CellRun, NotebookRun, run_notebook
-from .hints import hint_for
-from .structure import Structure, code_hash, nbgrader_meta, read_structure
+from asyncdb_lab.course.hints import hint_for
+from asyncdb_lab.errors import AsyncDbLabError
+from asyncdb_lab.learner.execute import (
+    CELL_TIMEOUT_SECONDS,
+    TIMEOUT_ERROR,
+    CellRun,
+    NotebookRun,
+    run_notebook,
+)
+from asyncdb_lab.learner.structure import Structure, code_hash, nbgrader_meta, read_structure
 
 TestStatus = Literal["passed", "failed", "not_started", "hidden", "missing", "not_run"]
 ExerciseStatus = Literal["done", "failing", "not_started", "unchecked"]

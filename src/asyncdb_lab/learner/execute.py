@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import nbformat
 
-from ..errors import AsyncDbLabError
+from asyncdb_lab.errors import AsyncDbLabError
 
 CELL_TIMEOUT_SECONDS = 60
 TIMEOUT_ERROR = "CellTimeoutError"

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from ..databases import DisposableDatabase, disposable_database, stop_server
-from ..templates import Contents
+from asyncdb_lab.databases import DisposableDatabase, disposable_database, stop_server
+from asyncdb_lab.servers.templates import Contents
 
 _WHAT = {
     "seed": "the course tables and the seed data",
@@ -24,7 +24,7 @@ _WHAT = {
 def psql_command(dsn: str) -> str:
     """A psql command line for `dsn`, with the psql that ships beside the embedded server."""
     try:
-        from ..embedded import binaries_dir
+        from asyncdb_lab.servers.embedded.binaries import binaries_dir
 
         psql = binaries_dir() / "psql"
         program = str(psql) if psql.exists() else "psql"

@@ -12,11 +12,11 @@ from typing import Literal
 
 import nbformat
 
-from ..course import NOTEBOOKS_DIR
-from .report import next_step, plural, points, wrap
-from .results import load_result
-from .structure import code_hash, read_structure
-from .workspace import course_notebooks, newer_upstream, topic_notebooks
+from asyncdb_lab.learner.report import next_step, plural, points, wrap
+from asyncdb_lab.learner.results import load_result
+from asyncdb_lab.learner.structure import code_hash, read_structure
+from asyncdb_lab.learner.workspace import course_notebooks, newer_upstream, topic_notebooks
+from asyncdb_lab.settings import NOTEBOOKS_DIR
 
 State = Literal["not_in_workspace", "not_checked", "changed", "checked"]
 

@@ -7,7 +7,7 @@ import textwrap
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # at run time this module needs no notebook machinery (`hint` uses it)
-    from .check import CheckedTest, CheckResult, ExerciseResult
+    from asyncdb_lab.learner.check import CheckedTest, CheckResult, ExerciseResult
 
 _LABEL = {
     "passed": "PASS",

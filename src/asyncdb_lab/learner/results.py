@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .check import CheckResult
-from .workspace import state_dir
+from asyncdb_lab.learner.check import CheckResult
+from asyncdb_lab.learner.workspace import state_dir
 
 
 def result_path(workspace: Path, topic: str) -> Path:

@@ -19,10 +19,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..course import NOTEBOOKS_DIR, REPO
-from ..errors import AsyncDbLabError
+from asyncdb_lab.errors import AsyncDbLabError
+from asyncdb_lab.settings import NOTEBOOKS_DIR, REPO, WORKSPACE_ENV
 
-WORKSPACE_ENV = "ASYNCDB_LAB_WORKSPACE"
 STATE_DIR = ".asyncdb-lab"
 BACKUPS_DIR = "backups"
 _MANIFEST = "course.json"

@@ -1,1 +1,0 @@
-"""Subcommands of `asyncdb-lab`, one module per area."""

@@ -1,0 +1,89 @@
+"""The docker backend: PostgreSQL in a container through testcontainers, when a daemon answers."""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlparse
+
+from asyncdb_lab.errors import BackendUnavailable
+from asyncdb_lab.servers.url import ExternalServer
+from asyncdb_lab.settings import BACKEND_ENV, DOCKER_IMAGE
+
+_PING = b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n"
+
+
+def docker_reachability(timeout: float = 1.0) -> tuple[bool, str]:
+    """(True, "") when a Docker daemon answers /_ping, else (False, why) in a few words."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    parsed = urlparse(host)
+    try:
+        if parsed.scheme == "unix":
+            if not os.path.exists(parsed.path):
+                return False, f"no daemon socket at {parsed.path}"
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            address: object = parsed.path
+        elif parsed.scheme in ("tcp", "http"):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            address = (parsed.hostname or "localhost", parsed.port or 2375)
+        else:
+            return False, f"DOCKER_HOST={host} is not a unix:// or tcp:// address"
+        with sock:
+            sock.settimeout(timeout)
+            sock.connect(address)
+            sock.sendall(_PING)
+            reply = sock.recv(512)
+    except OSError as error:
+        return False, f"{host}: {error.strerror or error}"
+    if b" 200 " in reply.split(b"\r\n", 1)[0]:
+        return True, ""
+    return False, f"{host} did not answer like a Docker daemon"
+
+
+def detect() -> tuple[bool, str]:
+    reachable, why = docker_reachability()
+    return (
+        (True, "a Docker daemon answered") if reachable else (False, f"Docker not reachable: {why}")
+    )
+
+
+def refuse_request() -> str | None:
+    reachable, why = docker_reachability()
+    if reachable:
+        return None
+    return (
+        f"{BACKEND_ENV}=docker, but Docker is not reachable ({why}): start Docker, "
+        f"or unset {BACKEND_ENV} to use the embedded server."
+    )
+
+
+def start(reason: str) -> ExternalServer:
+    server = start_docker_server(reason)
+    server.connect_check()
+    return server
+
+
+def start_docker_server(reason: str) -> ExternalServer:
+    try:
+        # testcontainers 4.15 moved it (the old path still works, with a DeprecationWarning).
+        from testcontainers.community.postgres import PostgresContainer
+    except ImportError:
+        try:
+            from testcontainers.postgres import PostgresContainer
+        except ImportError as error:
+            raise BackendUnavailable(
+                f"testcontainers is not installed ({error}): run `make install`."
+            ) from None
+    container = PostgresContainer(DOCKER_IMAGE, username="postgres", password="postgres")
+    try:
+        container.start()
+    except Exception as error:
+        raise BackendUnavailable(
+            f"Docker answered but the {DOCKER_IMAGE} container did not start "
+            f"({type(error).__name__}: {error}); unset ASYNCDB_LAB_BACKEND to use the embedded "
+            f"server."
+        ) from None
+    host = container.get_container_host_ip()
+    port = container.get_exposed_port(5432)
+    url = f"postgresql://postgres:postgres@{host}:{port}/postgres"
+    return ExternalServer(url, backend="docker", reason=reason, on_stop=container.stop)

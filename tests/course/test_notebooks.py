@@ -1,0 +1,391 @@
+"""Every notebook: shape, contract, no drift, full marks for the solution, zero for the learner
+version, and points lost by plausible wrong answers.
+
+Notebooks are discovered in solutions/; grader/exercises.yaml is the exercise contract and
+tests/wrong_answers/<notebook>.py holds the wrong answers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from support.nbgrader_course import CellScore, TempCourse
+
+from asyncdb_lab.settings import REPO
+
+CONTRACT: dict[str, dict[str, list[str]]] = yaml.safe_load(
+    (REPO / "grader" / "exercises.yaml").read_text()
+)
+ASSIGNMENTS = sorted(
+    p.name for p in (REPO / "solutions").iterdir() if (p / f"{p.name}.ipynb").is_file()
+)
+HIDDEN = "### BEGIN HIDDEN TESTS"
+
+
+def solution_path(assignment: str) -> Path:
+    return REPO / "solutions" / assignment / f"{assignment}.ipynb"
+
+
+def release_path(assignment: str) -> Path:
+    return REPO / "notebooks" / assignment / f"{assignment}.ipynb"
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def nbgrader_meta(cell: nbformat.NotebookNode) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def solution_cells(notebook: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
+    return {
+        nbgrader_meta(c)["grade_id"]: c for c in notebook.cells if nbgrader_meta(c).get("solution")
+    }
+
+
+def grade_cells(notebook: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
+    return {
+        nbgrader_meta(c)["grade_id"]: c for c in notebook.cells if nbgrader_meta(c).get("grade")
+    }
+
+
+def exercise_of(test_grade_id: str, exercises: list[str]) -> str | None:
+    matches = [e for e in exercises if test_grade_id.startswith(f"test_{e}_")]
+    return max(matches, key=len) if matches else None
+
+
+def _wrong_answers_module(assignment: str) -> dict:
+    path = REPO / "tests" / "wrong_answers" / f"{assignment}.py"
+    return runpy.run_path(str(path)) if path.exists() else {}
+
+
+def load_wrong_answers(assignment: str) -> dict[str, list[tuple[str, str]]]:
+    return _wrong_answers_module(assignment).get("WRONG_ANSWERS", {})
+
+
+def independent(assignment: str) -> bool:
+    """Exercises that cannot affect one another (notebook 12's answers) are graded in two halves:
+    each half gets the wrong answers of every other exercise, and the solutions of the rest."""
+    return bool(_wrong_answers_module(assignment).get("INDEPENDENT"))
+
+
+def _halves(assignment: str) -> list[list[str]]:
+    exercises = sorted(load_wrong_answers(assignment))
+    return [exercises[0::2], exercises[1::2]]
+
+
+WRONG_CASES = [
+    pytest.param(assignment, exercise, index, id=f"{assignment}-{exercise}-{index}")
+    for assignment in ASSIGNMENTS
+    for exercise, answers in load_wrong_answers(assignment).items()
+    for index in range(len(answers))
+]
+
+
+# -- grading, once per notebook ------------------------------------------------------------
+
+
+@dataclass
+class GradedNotebook:
+    course: TempCourse
+    generated_release: nbformat.NotebookNode
+    students: dict[str, dict[str, CellScore]] = field(default_factory=dict)
+
+
+def _student_for(assignment: str, exercise: str, index: int) -> str:
+    if independent(assignment):
+        half = next(i for i, group in enumerate(_halves(assignment)) if exercise in group)
+        return f"wrong-half-{half}"
+    return f"wrong-{exercise.lower()}-{index}"
+
+
+def _wrong_submissions(assignment: str) -> dict[str, dict[str, str]]:
+    """Student name → the exercises to replace, with the wrong source for each."""
+    answers = load_wrong_answers(assignment)
+    if independent(assignment):
+        return {
+            f"wrong-half-{half}": {exercise: answers[exercise][0][1] for exercise in group}
+            for half, group in enumerate(_halves(assignment))
+        }
+    return {
+        _student_for(assignment, exercise, index): {exercise: source}
+        for exercise, sources in answers.items()
+        for index, (_, source) in enumerate(sources)
+    }
+
+
+def _filled_learner_notebook(
+    assignment: str, release: nbformat.NotebookNode, replace: dict[str, str]
+) -> nbformat.NotebookNode:
+    """The learner notebook with every exercise solved but those in `replace`, given that source."""
+    solved = solution_cells(read(solution_path(assignment)))
+    notebook = nbformat.from_dict(json.loads(json.dumps(release)))
+    for cell in notebook.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("solution"):
+            cell.source = replace.get(meta["grade_id"], solved[meta["grade_id"]].source)
+    return notebook
+
+
+class Grader:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.results: dict[str, GradedNotebook] = {}
+
+    def __call__(self, assignment: str) -> GradedNotebook:
+        if assignment not in self.results:
+            course = TempCourse(self.folder / assignment, assignment)
+            release = read(course.generate())
+            course.submit("solution", read(solution_path(assignment)))
+            course.submit("untouched", release)
+            wrong = _wrong_submissions(assignment)
+            for student, replace in wrong.items():
+                course.submit(student, _filled_learner_notebook(assignment, release, replace))
+            course.autograde()
+            graded = GradedNotebook(course, release)
+            for student in ["solution", "untouched", *wrong]:
+                graded.students[student] = course.scores(student)
+            self.results[assignment] = graded
+        return self.results[assignment]
+
+
+@pytest.fixture(scope="session")
+def grade() -> Iterator[Grader]:
+    folder = Path(tempfile.mkdtemp(prefix="asyncdb-lab-grading-"))
+    try:
+        yield Grader(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- static checks ------------------------------------------------------------------------
+
+
+def test_every_notebook_of_the_contract_exists_and_no_other():
+    assert set(ASSIGNMENTS) == set(CONTRACT), set(ASSIGNMENTS) ^ set(CONTRACT)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_notebooks_are_committed_without_outputs(assignment: str):
+    for path in (solution_path(assignment), release_path(assignment)):
+        for cell in read(path).cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs, f"{path.name}: a code cell has outputs"
+                assert cell.execution_count is None, f"{path.name}: a cell has an execution count"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_exercises_match_the_contract(assignment: str):
+    source, release = read(solution_path(assignment)), read(release_path(assignment))
+    exercises = CONTRACT[assignment]
+    solutions, stubs = solution_cells(source), solution_cells(release)
+    assert set(exercises) <= set(solutions), f"missing exercises: {set(exercises) - set(solutions)}"
+    tests = grade_cells(source)
+    for exercise, signatures in exercises.items():
+        for signature in signatures:
+            assert signature in solutions[exercise].source, f"{exercise}: {signature!r} missing"
+            assert signature in stubs[exercise].source, f"{exercise} stub: {signature!r} missing"
+        assert "raise NotImplementedError()" in stubs[exercise].source
+        own = [c for gid, c in tests.items() if exercise_of(gid, list(exercises)) == exercise]
+        assert any(HIDDEN in c.source for c in own), f"{exercise} has no hidden tests"
+        assert any(_visible_code(c.source) for c in own), f"{exercise} has no visible test code"
+    for grade_id, cell in tests.items():
+        assert exercise_of(grade_id, list(exercises)), f"{grade_id} names no exercise"
+        assert re.fullmatch(r"test_\w+", grade_id)
+        assert nbgrader_meta(cell).get("locked") is True
+        points = nbgrader_meta(cell).get("points")
+        assert isinstance(points, int) and points > 0, f"{grade_id} has no points"
+        assert cell.source.startswith('"""Check that '), f"{grade_id}: start with a docstring"
+
+
+def _visible_code(source: str) -> bool:
+    visible = source.split(HIDDEN)[0]
+    lines = [line for line in visible.splitlines() if line.strip()]
+    return len(lines) > 1  # more than the docstring
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_notebook_has_the_course_shape(assignment: str):
+    notebook = read(solution_path(assignment))
+    markdown = [c.source for c in notebook.cells if c.cell_type == "markdown"]
+    opening = markdown[0]
+    assert opening.startswith("# **"), "open with a bold title"
+    for heading in ("**Learning goals**", "**Prerequisites**", "**Out of scope**"):
+        assert heading in opening, f"the opening lacks {heading}"
+    text = "\n".join(markdown)
+    for heading in ("## Setup", "## Summary", "## Interview questions", "## Further reading"):
+        assert heading in text, f"missing {heading}"
+    assert "<details>" in text, "interview answers go in a collapsed <details>"
+    assert "Common mistake" in text, "each erratum of the topic appears as a Common mistake"
+    assert "asyncio.run(" not in "\n".join(
+        c.source for c in notebook.cells if c.cell_type == "code" and assignment != "00_start_here"
+    ), "never asyncio.run() inside a notebook"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_part_points_add_up_to_their_test_cells(assignment: str):
+    notebook = read(solution_path(assignment))
+    declared: dict[str, int] = {}
+    counted: dict[str, int] = {}
+    part = None
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            found = re.search(r"^## (Part \w+) — .*\((\d+) points?\)", cell.source, flags=re.M)
+            if found:
+                part = found.group(1)
+                declared[part] = int(found.group(2))
+                counted[part] = 0
+        elif nbgrader_meta(cell).get("grade") and part is not None:
+            counted[part] += nbgrader_meta(cell)["points"]
+    assert declared, "no '## Part A — … (N points)' headings"
+    assert declared == counted
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_code_cell_says_why_before_how(assignment: str):
+    cells = read(solution_path(assignment)).cells
+    for previous, cell in itertools.pairwise(cells):
+        if cell.cell_type != "code":
+            continue
+        first = cell.source.lstrip().splitlines()[0] if cell.source.strip() else ""
+        explained = previous.cell_type == "markdown" or first.startswith(("#", '"""'))
+        assert explained, f"a code cell without a why before it: {cell.source[:80]!r}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_learner_notebook_holds_no_solution_or_hidden_test_text(assignment: str):
+    source, release = read(solution_path(assignment)), read(release_path(assignment))
+    released_text = "\n".join(c.source for c in release.cells)
+    released_lines = {line.strip() for line in released_text.splitlines()}
+    public_lines = set()
+    secret_lines = set()
+    for cell in source.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            marker = line.strip()
+            if marker in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS"):
+                inside = True
+            elif marker in ("### END SOLUTION", "### END HIDDEN TESTS"):
+                inside = False
+            elif inside:
+                secret_lines.add(marker)
+            else:
+                public_lines.add(marker)
+    distinctive = {line for line in secret_lines - public_lines if len(line) >= 16}
+    leaked = sorted(distinctive & released_lines)
+    assert not leaked, f"solution or hidden-test lines in the learner notebook: {leaked[:5]}"
+    assert "BEGIN SOLUTION" not in released_text and "BEGIN HIDDEN TESTS" not in released_text
+
+
+# -- execution and grading -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_runs_top_to_bottom_under_nbval_lax(assignment: str):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-cell-timeout=60",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "-W",
+            "ignore::DeprecationWarning",
+            str(solution_path(assignment)),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**_quiet_env()},
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def _quiet_env() -> dict[str, str]:
+    import os
+
+    return {**os.environ, "ASYNCDB_LAB_QUIET": "1"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_is_exactly_what_nbgrader_generates(assignment: str, grade):
+    generated = grade(assignment).generated_release
+    committed = read(release_path(assignment))
+    assert nbformat.writes(generated) == nbformat.writes(committed), (
+        f"notebooks/{assignment} differs from what nbgrader generates: run `make notebooks`"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_scores_full_marks(assignment: str, grade):
+    scores = grade(assignment).students["solution"]
+    lost = {gid: s for gid, s in scores.items() if s.score != s.max_score}
+    assert scores and not lost, f"the solution loses points in {sorted(lost)}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_learner_notebook_scores_zero_and_runs_everything_else(assignment: str, grade):
+    graded = grade(assignment)
+    scores = graded.students["untouched"]
+    earned = {gid: s.score for gid, s in scores.items() if s.score}
+    assert scores and not earned, f"the untouched notebook earns points in {earned}"
+    notebook = graded.course.autograded("untouched")
+    for cell in notebook.cells:
+        if (
+            cell.cell_type != "code"
+            or nbgrader_meta(cell).get("solution")
+            or nbgrader_meta(cell).get("grade")
+        ):
+            continue
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors, f"a setup or demonstration cell fails: {cell.source[:80]!r}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("assignment", "exercise", "index"), WRONG_CASES)
+def test_a_plausible_wrong_answer_loses_points(assignment: str, exercise: str, index: int, grade):
+    description = load_wrong_answers(assignment)[exercise][index][0]
+    student = _student_for(assignment, exercise, index)
+    scores = grade(assignment).students[student]
+    source_tests = grade_cells(read(solution_path(assignment)))
+    exercises = list(CONTRACT[assignment])
+    also_wrong = set(_wrong_submissions(assignment)[student])
+    own = {gid: s for gid, s in scores.items() if exercise_of(gid, exercises) == exercise}
+    others = {gid: s for gid, s in scores.items() if exercise_of(gid, exercises) not in also_wrong}
+    hidden_lost = [
+        gid
+        for gid, s in own.items()
+        if s.score < s.max_score and HIDDEN in source_tests[gid].source
+    ]
+    assert hidden_lost, f"{exercise} ({description}) keeps full marks in its hidden tests"
+    broken = {gid for gid, s in others.items() if s.score != s.max_score}
+    assert not broken, f"{exercise}'s wrong answer ({description}) also cost {sorted(broken)}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_exercise_has_a_plausible_wrong_answer(assignment: str):
+    missing = set(CONTRACT[assignment]) - set(load_wrong_answers(assignment))
+    assert not missing, f"write wrong answers in tests/wrong_answers/{assignment}.py: {missing}"

@@ -1,0 +1,1 @@
+"""Helpers the tests share: processes, learner commands, nbgrader courses and grading runs."""

@@ -1,0 +1,151 @@
+"""A throwaway course and `asyncdb-lab grade` runs on it, for the grading tests.
+
+The course is notebook 00 from solutions/ with the repository's nbgrader configuration, only
+its root and gradebook moved to a temporary folder. Each run gets its own temporary folder
+(TMPDIR) and PostgreSQL runtime folder, so that what it leaves behind can be counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from asyncdb_lab.grading.sandbox import KERNEL_UID_BASE
+from asyncdb_lab.settings import REPO
+
+SUBMISSIONS = REPO / "tests" / "submissions"
+NOTEBOOK = "00_start_here"
+
+
+class GradingCourse:
+    """A course in a new temporary folder (world-searchable: PostgreSQL runs as another user)."""
+
+    def __init__(self) -> None:
+        self.root = root = Path(tempfile.mkdtemp(prefix="asyncdb-lab-grading-"))
+        root.chmod(0o755)
+        shutil.copytree(REPO / "solutions" / NOTEBOOK, root / "solutions" / NOTEBOOK)
+        self.grader = root / "grader"
+        self.grader.mkdir()
+        self.config = self.grader / "nbgrader_config.py"
+        self.gradebook = self.grader / "gradebook.db"
+        self.config.write_text(
+            f"load_subconfig({str(REPO / 'grader' / 'nbgrader_config.py')!r})\n"
+            f"c.CourseDirectory.root = {str(root)!r}\n"
+            f"c.CourseDirectory.db_url = 'sqlite:///{self.gradebook}'\n"
+        )
+        self.scratch = root / "scratch"  # TMPDIR and the PostgreSQL runtime folder of the runs
+        self.scratch.mkdir()
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCDB_LAB_")}
+        env.update(
+            ASYNCDB_LAB_QUIET="1",
+            TMPDIR=str(self.scratch / "tmp"),
+            ASYNCDB_LAB_RUNTIME_DIR=str(self.scratch / "runtime"),
+            PYTHONUNBUFFERED="1",
+        )
+        (self.scratch / "tmp").mkdir(exist_ok=True)
+        (self.scratch / "runtime").mkdir(exist_ok=True)
+        return env
+
+    def command(self, submissions: Path, out: Path, *args: str) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "asyncdb_lab.cli",
+            "grade",
+            str(submissions),
+            "--config",
+            str(self.config),
+            "--out",
+            str(out),
+            *args,
+        ]
+
+    def grade(self, submissions: Path, out: Path, *args: str, timeout: float = 900) -> Run:
+        started = time.monotonic()
+        result = subprocess.run(
+            self.command(submissions, out, *args),
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return Run(out, result.returncode, result.stdout, result.stderr, time.monotonic() - started)
+
+    def start(self, submissions: Path, out: Path, *args: str) -> subprocess.Popen[str]:
+        """Start a run in its own process group, as a terminal would (for Ctrl-C)."""
+        return subprocess.Popen(
+            self.command(submissions, out, *args),
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def leftovers(self) -> list[str]:
+        """Everything of this course's runs still there: processes, folders, servers."""
+        found = []
+        for folder in (self.scratch / "tmp", self.scratch / "runtime"):
+            for path in folder.rglob("*") if folder.exists() else []:
+                found.append(f"file {path}")
+        for process in psutil.process_iter(["pid", "uids", "cmdline", "status"]):
+            info = process.info
+            if info["status"] == psutil.STATUS_ZOMBIE or info["uids"] is None:
+                continue
+            cmdline = " ".join(info["cmdline"] or [])
+            if KERNEL_UID_BASE <= info["uids"].real < KERNEL_UID_BASE + 10_000:
+                found.append(f"kernel-user process {info['pid']}: {cmdline[:120]}")
+            elif str(self.root) in cmdline:  # workers, sandboxes, the PostgreSQL server
+                found.append(f"process {info['pid']}: {cmdline[:120]}")
+        return found
+
+
+@dataclass
+class Run:
+    out: Path
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def summary(self) -> dict:
+        return json.loads((self.out / "summary.json").read_text())
+
+    @property
+    def submissions(self) -> dict[tuple[str, str], dict]:
+        return {(s["student"], s["notebook"]): s for s in self.summary["submissions"]}
+
+    def by_student(self) -> dict[str, dict]:
+        return {s["student"]: s for s in self.summary["submissions"]}
+
+    def grades_csv(self) -> list[dict[str, str]]:
+        with (self.out / "grades.csv").open() as handle:
+            return list(csv.DictReader(handle))
+
+    def explain(self) -> str:
+        return (
+            f"exit {self.returncode}\nstdout:\n{self.stdout[-3000:]}\n"
+            f"stderr:\n{self.stderr[-3000:]}"
+        )
+
+
+def interrupt(process: subprocess.Popen[str]) -> None:
+    """Ctrl-C in a terminal: SIGINT to the foreground process group."""
+    os.killpg(process.pid, signal.SIGINT)
