@@ -34,9 +34,10 @@ test: $(INSTALLED) ## Run every test, the slow ones included
 test-fast: $(INSTALLED) ## Run the tests that take seconds, not minutes
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
-lint: $(INSTALLED) ## Check the code with ruff (lint and format)
+lint: $(INSTALLED) ## Check the code: ruff (lint and format) and mypy (types, on src/)
 	$(BIN)/ruff check src tests benchmarks data grader
 	$(BIN)/ruff format --check src tests benchmarks data grader
+	$(BIN)/mypy
 
 format: $(INSTALLED) ## Format the code with ruff and apply safe fixes
 	$(BIN)/ruff check --fix src tests benchmarks data grader

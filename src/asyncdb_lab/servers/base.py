@@ -71,6 +71,14 @@ class Backend(Protocol):
     def start(self, reason: str) -> Server: ...
 
 
+if TYPE_CHECKING:
+    # The type checker holds every backend module to the Backend protocol (and so each server
+    # it starts to Server); nothing is imported at run time.
+    from asyncdb_lab.servers import docker, embedded, url
+
+    _CHECKED: tuple[Backend, ...] = (embedded, docker, url)
+
+
 @dataclass(frozen=True)
 class BackendChoice:
     name: str

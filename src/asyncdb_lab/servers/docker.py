@@ -22,7 +22,7 @@ def docker_reachability(timeout: float = 1.0) -> tuple[bool, str]:
             if not os.path.exists(parsed.path):
                 return False, f"no daemon socket at {parsed.path}"
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            address: object = parsed.path
+            address: str | tuple[str, int] = parsed.path
         elif parsed.scheme in ("tcp", "http"):
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             address = (parsed.hostname or "localhost", parsed.port or 2375)

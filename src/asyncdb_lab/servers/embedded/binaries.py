@@ -15,27 +15,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from asyncdb_lab.errors import BackendUnavailable, ServerStartFailed
 from asyncdb_lab.servers.embedded import run_folders
 
 SERVICE_USER = "asyncdb_lab"
 SUPERUSER = "postgres"
-
-# Fixed for every embedded server: the data is disposable, so durability is traded for speed.
-SERVER_SETTINGS: dict[str, str] = {
-    "fsync": "off",
-    "synchronous_commit": "off",
-    "full_page_writes": "off",
-    "shared_buffers": "32MB",
-    "max_connections": "100",
-    "logging_collector": "off",
-    "log_min_messages": "warning",
-    "dynamic_shared_memory_type": "mmap",
-    "min_wal_size": "2MB",
-    "max_wal_size": "64MB",
-    "timezone": "UTC",
-}
 
 
 @dataclass(frozen=True)
@@ -116,8 +102,8 @@ class ChildRunner:
             "TZ": "UTC",
         }
 
-    def popen_kwargs(self) -> dict[str, object]:
-        kwargs: dict[str, object] = {"env": self.env, "start_new_session": True}
+    def popen_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"env": self.env, "start_new_session": True}
         if self.user is not None:
             kwargs.update(user=self.user.uid, group=self.user.gid, extra_groups=[])
         return kwargs
@@ -129,7 +115,7 @@ class ChildRunner:
             capture_output=True,
             text=True,
             check=False,
-            **self.popen_kwargs(),  # type: ignore[arg-type]
+            **self.popen_kwargs(),
         )
         if result.returncode != 0:
             last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]

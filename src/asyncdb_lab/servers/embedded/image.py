@@ -16,7 +16,6 @@ from typing import Protocol
 
 from asyncdb_lab.servers.embedded import reaper, run_folders
 from asyncdb_lab.servers.embedded.binaries import (
-    SERVER_SETTINGS,
     SUPERUSER,
     ChildRunner,
     copy_tree,
@@ -26,6 +25,8 @@ from asyncdb_lab.servers.sync_admin import run_sync
 from asyncdb_lab.servers.templates import EMBEDDED_TEMPLATES, create_templates
 from asyncdb_lab.settings import cache_dir
 
+# Appended to every embedded server's postgresql.conf.
+SERVER_CONF = Path(__file__).with_name("postgresql.conf")
 # Bump when what goes into an image changes, so that older cached images are rebuilt.
 IMAGE_FORMAT = 3
 
@@ -78,9 +79,7 @@ def build_cluster_image(runner: ChildRunner, image: Path, launch: Launch) -> Non
             cwd=build_dir,
         )
         with (data / "postgresql.conf").open("a") as conf:
-            conf.write("\n# asyncdb-lab: a disposable server\n")
-            for name, value in SERVER_SETTINGS.items():
-                conf.write(f"{name} = '{value}'\n")
+            conf.write("\n" + SERVER_CONF.read_text())
         server = launch(build_dir)
         try:
             dsn_for = {

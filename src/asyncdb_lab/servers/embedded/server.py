@@ -145,7 +145,7 @@ class EmbeddedServer:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     cwd=server_dir,
-                    **runner.popen_kwargs(),  # type: ignore[arg-type]
+                    **runner.popen_kwargs(),
                 )
             server = cls(server_dir, process, runner, port=port, tcp=tcp)
             _register(server)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reaper import remove_server_dir, stop_postmaster
+from reaper import remove_server_dir, stop_postmaster  # type: ignore[import-not-found]
 
 
 def main(argv: list[str]) -> int:
