@@ -80,7 +80,7 @@ def start_docker_server(reason: str) -> ExternalServer:
     except Exception as error:
         raise BackendUnavailable(
             f"Docker answered but the {DOCKER_IMAGE} container did not start "
-            f"({type(error).__name__}: {error}); unset ASYNCDB_LAB_BACKEND to use the embedded "
+            f"({type(error).__name__}: {error}); unset {BACKEND_ENV} to use the embedded "
             f"server."
         ) from None
     host = container.get_container_host_ip()
