@@ -6,7 +6,7 @@ import nbformat
 from support.learner import ASSIGNMENTS, REPO, asyncdb_lab
 
 from asyncdb_lab.course.hints import HINTS_FILE, hint_for, hints_matching, load_hints
-from asyncdb_lab.learner.structure import nbgrader_meta
+from asyncdb_lab.course.notebook import nbgrader_meta
 
 
 def grade_ids(assignment: str) -> list[str]:

@@ -25,7 +25,7 @@ import pytest
 from support.learner import REPO, learner_notebook, put, solution_sources
 from support.processes import stop_process_group
 
-from asyncdb_lab.learner.structure import nbgrader_meta
+from asyncdb_lab.course.notebook import nbgrader_meta
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():

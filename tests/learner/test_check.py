@@ -19,9 +19,14 @@ from support.learner import (
 
 from asyncdb_lab.course.authoring import build
 from asyncdb_lab.course.hints import hint_for
-from asyncdb_lab.learner.check import check_notebook, describe_error, restore_locked_cells
+from asyncdb_lab.course.notebook import (
+    code_hash,
+    has_test_code,
+    read_structure,
+    restore_locked_cells,
+)
+from asyncdb_lab.learner.check import check_notebook, describe_error
 from asyncdb_lab.learner.report import format_check
-from asyncdb_lab.learner.structure import code_hash, has_test_code, read_structure
 
 
 def saved(workspace: Path, topic: str) -> dict:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from asyncdb_lab.learner.structure import nbgrader_meta
+from asyncdb_lab.course.notebook import nbgrader_meta
 from asyncdb_lab.settings import REPO
 
 ASSIGNMENTS = sorted(

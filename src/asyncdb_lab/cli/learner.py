@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
-import sys
 from pathlib import Path
 
 
@@ -54,13 +53,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hint = subparsers.add_parser("hint", help="the hints for an exercise, a test or a notebook")
     hint.add_argument("name", metavar="NAME", help="e.g. count_users, or 00_start_here")
     hint.set_defaults(handler=_hint)
-
-
-def _skip_slow_iri_parser() -> None:
-    # nbformat validates with jsonschema, which imports rfc3987_syntax when it is installed (it
-    # is, for jupyter-events), and that module builds an Earley parser on import: about 2 s of
-    # CPU for every command. Notebooks hold no IRIs to validate, so this process goes without.
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
 def _workspace_option(parser: argparse.ArgumentParser) -> None:
@@ -135,7 +127,9 @@ def _reset(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    _skip_slow_iri_parser()
+    from asyncdb_lab.course.notebook import skip_iri_grammar
+
+    skip_iri_grammar()  # before nbformat is imported
     from asyncdb_lab.errors import AsyncDbLabError
     from asyncdb_lab.learner.watch import watch
     from asyncdb_lab.learner.workspace import resolve_notebook, topic_notebooks
@@ -193,7 +187,9 @@ def _check_one(topic: str, path: Path, workspace: Path, timeout: int, why: str =
 
 
 def _progress(args: argparse.Namespace) -> int:
-    _skip_slow_iri_parser()
+    from asyncdb_lab.course.notebook import skip_iri_grammar
+
+    skip_iri_grammar()  # before nbformat is imported
     from asyncdb_lab.learner.progress import format_progress, progress_rows
 
     workspace = _workspace_of(args)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from asyncdb_lab.course.notebook import cell_points, nbgrader_meta
+
 # Seconds a worker waits for another to finish writing to an SQLite gradebook.
 SQLITE_BUSY_SECONDS = 120
 
@@ -62,13 +64,7 @@ class CourseFiles:
 
     def max_points(self, notebook: str) -> float:
         cells = json.loads(self.source_notebook(notebook).read_text())["cells"]
-        return float(
-            sum(
-                cell.get("metadata", {}).get("nbgrader", {}).get("points", 0)
-                for cell in cells
-                if cell.get("metadata", {}).get("nbgrader", {}).get("grade")
-            )
-        )
+        return float(sum(cell_points(c) for c in cells if nbgrader_meta(c).get("grade")))
 
 
 def check_gradebook(db_url: str, course_id: str) -> None:

@@ -51,7 +51,7 @@ class GradingExecute(Execute):
         self._check_assign_resources(resources)
         # A stopped or finished kernel has nothing to say any more: kill it at once.
         self.shutdown_kernel = "immediate"
-        self._cell_timeout = self.timeout
+        self._cell_timeout: int | None = self.timeout
         self._output_bytes = 0
         self._capped_cells: set[int] = set()
         started = time.monotonic()

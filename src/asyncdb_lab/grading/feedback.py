@@ -11,6 +11,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from asyncdb_lab.course.notebook import status_words
 from asyncdb_lab.grading.results import SubmissionResult
 
 STUDENT_OUTPUT_CHARS = 20_000
@@ -89,11 +90,12 @@ def _notebook_section(result: SubmissionResult, budget: list[int]) -> str:
     rows = []
     outputs = []
     for test in result.tests:
-        status = test.status.replace(" ", "-")
+        status = test.status.replace("_", "-")
         rows.append(
             f"<tr><td><code>{_e(test.name)}</code></td>"
             f"<td class=points>{test.points:g} / {test.max_points:g}</td>"
-            f"<td class={status}>{_e(test.status)}</td><td>{_e(test.message)}</td></tr>"
+            f"<td class={status}>{_e(status_words(test.status))}</td>"
+            f"<td>{_e(test.message)}</td></tr>"
         )
         if test.output and budget[0] > 0:
             text = test.output[: budget[0]]

@@ -1,12 +1,20 @@
-"""What grading one (student, notebook) produced, as plain data that goes to JSON and back."""
+"""What grading one (student, notebook) produced, as plain data that goes to JSON and back.
+
+A test's status is one of course.notebook's GradedStatus; in JSON (the result store, and
+summary.json for scripts) not_run is spelled "not run", as it always was.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from asyncdb_lab.course.notebook import NOT_RUN, GradedStatus
+
 Status = Literal["graded", "rejected", "error"]
-TestStatus = Literal["passed", "failed", "not run"]
+# A status as JSON spells it, when that is not its name in the code; and back.
+_JSON_STATUS: dict[str, str] = {NOT_RUN: "not run"}
+_STATUS_OF_JSON: dict[str, str] = {spelled: status for status, spelled in _JSON_STATUS.items()}
 
 # Flags, each with the sentence the class report uses for it.
 FLAGS: dict[str, str] = {
@@ -30,9 +38,18 @@ class TestResult:
     exercise: str  # the exercise it checks, e.g. count_users ("" if none)
     points: float
     max_points: float
-    status: TestStatus
+    status: GradedStatus
     message: str = ""  # the failure, one line: "AssertionError: count_users(...): expected 1000, …"
     output: str = ""  # what the learner's code printed while the test ran (capped)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = _JSON_STATUS.get(self.status, self.status)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TestResult:
+        return cls(**{**data, "status": _STATUS_OF_JSON.get(data["status"], data["status"])})
 
 
 @dataclass
@@ -60,16 +77,11 @@ class SubmissionResult:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("reused")
+        data["tests"] = [test.to_json() for test in self.tests]
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SubmissionResult:
-        tests = [TestResult(**test) for test in data.get("tests", [])]
+        tests = [TestResult.from_json(test) for test in data.get("tests", [])]
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "tests"}
         return cls(**fields, tests=tests)
-
-
-def exercise_of(test_name: str, exercises: list[str]) -> str:
-    """test_<exercise>_<case> → exercise (the longest exercise name that fits)."""
-    matches = [e for e in exercises if test_name.startswith(f"test_{e}_")]
-    return max(matches, key=len) if matches else ""

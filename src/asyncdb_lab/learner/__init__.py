@@ -1,10 +1,8 @@
 """The learner's side of the course: a workspace of their own, checks with hints, progress.
 
 workspace.py   copy the course's notebooks into a git-ignored workspace, never overwriting
-structure.py   what a notebook asks: exercises, test cells, points
 execute.py     run a notebook in memory on a fresh kernel (nbclient)
-check.py       turn a run into per-exercise results; report.py prints them for a person
-hints.py       the hints file, data/hints.yaml, keyed by grade id
+check.py       turn a run into per-exercise results, with hints; report.py prints them
 results.py     the last check of each notebook, saved in the workspace for `progress`
 progress.py    the table of every notebook: exercises done, points, what to do next
 watch.py       re-check a notebook whenever it is saved

@@ -8,7 +8,6 @@ to stderr: nbgrader's own rule for full points.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +16,14 @@ from typing import Any, Literal
 import nbformat
 
 from asyncdb_lab.course.hints import hint_for
+from asyncdb_lab.course.notebook import (
+    Structure,
+    TestStatus,
+    code_hash,
+    nbgrader_meta,
+    read_structure,
+    restore_locked_cells,
+)
 from asyncdb_lab.errors import AsyncDbLabError
 from asyncdb_lab.learner.execute import (
     CELL_TIMEOUT_SECONDS,
@@ -25,9 +32,7 @@ from asyncdb_lab.learner.execute import (
     NotebookRun,
     run_notebook,
 )
-from asyncdb_lab.learner.structure import Structure, code_hash, nbgrader_meta, read_structure
 
-TestStatus = Literal["passed", "failed", "not_started", "hidden", "missing", "not_run"]
 ExerciseStatus = Literal["done", "failing", "not_started", "unchecked"]
 NOT_STARTED_ERROR = "NotImplementedError"
 
@@ -150,28 +155,6 @@ def check_notebook(
         exercises=_judge(notebook_name, prepared, stubs, structure, run, missing),
         problems=_problems(prepared, run),
     )
-
-
-def restore_locked_cells(
-    learner: nbformat.NotebookNode, course: nbformat.NotebookNode
-) -> tuple[nbformat.NotebookNode, set[str]]:
-    """A copy of `learner` whose locked cells have the course's source; and the grade ids of the
-    course's test cells that the learner's notebook no longer has."""
-    locked = {
-        nbgrader_meta(c)["grade_id"]: c.source
-        for c in course.cells
-        if nbgrader_meta(c).get("locked") and "grade_id" in nbgrader_meta(c)
-    }
-    prepared = copy.deepcopy(learner)
-    present = set()
-    for cell in prepared.cells:
-        grade_id = nbgrader_meta(cell).get("grade_id")
-        if grade_id is not None:
-            present.add(grade_id)
-            if grade_id in locked:
-                cell.source = locked[grade_id]
-    tests = {nbgrader_meta(c)["grade_id"] for c in course.cells if nbgrader_meta(c).get("grade")}
-    return prepared, tests - present
 
 
 def _read(path: Path) -> nbformat.NotebookNode:

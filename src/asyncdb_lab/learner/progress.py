@@ -8,17 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict
 
 import nbformat
 
+from asyncdb_lab.course.notebook import code_hash, read_structure
 from asyncdb_lab.learner.report import next_step, plural, points, wrap
 from asyncdb_lab.learner.results import load_result
-from asyncdb_lab.learner.structure import code_hash, read_structure
 from asyncdb_lab.learner.workspace import course_notebooks, newer_upstream, topic_notebooks
 from asyncdb_lab.settings import NOTEBOOKS_DIR
 
 State = Literal["not_in_workspace", "not_checked", "changed", "checked"]
+
+
+class _Sizes(TypedDict):
+    exercises: int
+    checkable: float
+    hidden: float
 
 
 @dataclass(frozen=True)
@@ -42,11 +48,11 @@ def progress_rows(workspace: Path, course: Path = NOTEBOOKS_DIR) -> list[Progres
     for topic in sorted(set(course_books) | set(workspace_books)):
         reference = course_books.get(topic) or workspace_books[topic]
         structure = read_structure(nbformat.read(reference, as_version=4))
-        sizes = {
-            "exercises": len(structure.exercises),
-            "checkable": structure.visible_points,
-            "hidden": structure.max_points - structure.visible_points,
-        }
+        sizes = _Sizes(
+            exercises=len(structure.exercises),
+            checkable=structure.visible_points,
+            hidden=structure.max_points - structure.visible_points,
+        )
         mine = workspace_books.get(topic)
         if mine is None:
             adds = "`asyncdb-lab workspace` adds it"

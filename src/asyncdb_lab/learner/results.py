@@ -1,7 +1,7 @@
 """The last check of each workspace notebook, kept so that `asyncdb-lab progress` is instant.
 
 Saved as <workspace>/.asyncdb-lab/results/<topic>.json, with the hash of the notebook's code
-at the time (structure.code_hash): when the code has changed since, progress says so.
+at the time (course.notebook.code_hash): when the code has changed since, progress says so.
 """
 
 from __future__ import annotations

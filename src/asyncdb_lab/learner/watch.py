@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from asyncdb_lab.learner.structure import code_hash
+from asyncdb_lab.course.notebook import code_hash
 
 POLL_SECONDS = 0.5
 
