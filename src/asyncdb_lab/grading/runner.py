@@ -24,9 +24,9 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from asyncdb_lab.course import nbgrader_apps
+from asyncdb_lab.course.notebook import last_line
 from asyncdb_lab.errors import AsyncDbLabError
 from asyncdb_lab.grading.collect import Candidate, Collector, Problem
 from asyncdb_lab.grading.course_files import (
@@ -36,11 +36,21 @@ from asyncdb_lab.grading.course_files import (
     graded_in_gradebook,
 )
 from asyncdb_lab.grading.database import GradingServer, Role
+from asyncdb_lab.grading.messages import (
+    Failed,
+    Grade,
+    Graded,
+    KernelStarted,
+    Prepare,
+    Prepared,
+    Ready,
+    ToRunner,
+)
 from asyncdb_lab.grading.progress import Progress
-from asyncdb_lab.grading.results import SubmissionResult, TestResult
+from asyncdb_lab.grading.results import SubmissionResult
 from asyncdb_lab.grading.sandbox import Limits, SandboxSpec, check_sandbox, make_spec
 from asyncdb_lab.grading.store import ResultStore
-from asyncdb_lab.grading.workers import Worker, WorkerPool
+from asyncdb_lab.grading.workers import WorkerPool, WorkerProcess
 from asyncdb_lab.servers.embedded.reaper import is_alive
 from asyncdb_lab.settings import BACKEND_ENV, DATABASE_URL_ENV, QUIET_ENV, SEED_DIR_ENV
 
@@ -88,8 +98,19 @@ class _Running:
 @dataclass
 class _Finishing:
     running: _Running
-    message: dict[str, Any]
+    reply: Graded | Failed
     cleanup: Future[dict[str, int]]
+
+
+@dataclass
+class _Dispatch:
+    """What handing out the submissions works with, from the first to the last."""
+
+    pool: WorkerPool
+    server: GradingServer
+    pending: deque[Candidate]  # not handed out yet
+    failed: dict[str, str]  # notebooks that cannot be graded, and why
+    progress: Progress
 
 
 def grade(options: GradeOptions) -> RunOutcome:
@@ -190,7 +211,6 @@ class _Session:
         self.view.mkdir()
         self.limits = Limits(memory_bytes=options.memory_limit)
         self.results: list[SubmissionResult] = []
-        self._pending: deque[Candidate] = deque()
 
     def check_isolation(self) -> str:
         if not self.options.sandbox:
@@ -232,16 +252,15 @@ class _Session:
             # The first worker records the notebooks and students in the gradebook as soon as
             # it is up, while this process starts the server.
             pool.workers[0].send(
-                {
-                    "type": "prepare",
-                    "assignments": sorted({c.notebook for c in todo}),
-                    "students": sorted({c.student for c in todo}),
-                }
+                Prepare(
+                    assignments=tuple(sorted({c.notebook for c in todo})),
+                    students=tuple(sorted({c.student for c in todo})),
+                )
             )
             connections = max(10, 90 // len(pool.workers))
             server = GradingServer.start(connection_limit=connections)
             failed = self._wait_until_prepared(pool)
-            self._dispatch(pool, server, deque(todo), failed, progress)
+            self._dispatch(_Dispatch(pool, server, deque(todo), failed, progress))
         finally:
             with _shielded():  # a second Ctrl-C must not cut the clean-up short
                 progress.close()
@@ -258,21 +277,21 @@ class _Session:
         waiting = {worker.pid for worker in pool.workers}
         failed: dict[str, str] | None = None
         while waiting or failed is None:
-            worker, message = self._next(pool, deadline - time.monotonic())
-            if message is None:
+            worker, reply = self._next(pool, deadline - time.monotonic())
+            if reply is None:
                 raise AsyncDbLabError(f"a grading worker stopped while starting: see {worker.log}")
-            if message["type"] == "ready":
+            if isinstance(reply, Ready):
                 worker.ready = True
                 waiting.discard(worker.pid)
-            elif message["type"] == "prepared":
-                failed = message["errors"]
-            elif message["type"] == "failed":
+            elif isinstance(reply, Prepared):
+                failed = dict(reply.errors)
+            elif isinstance(reply, Failed):
                 raise AsyncDbLabError(
-                    "preparing the gradebook failed: " + _last_line(message["error"])
+                    "preparing the gradebook failed: " + (last_line(reply.error) or "unknown error")
                 )
         return failed
 
-    def _next(self, pool: WorkerPool, timeout: float) -> tuple[Worker, dict[str, Any] | None]:
+    def _next(self, pool: WorkerPool, timeout: float) -> tuple[WorkerProcess, ToRunner | None]:
         try:
             return pool.messages.get(timeout=max(0.0, timeout))
         except queue.Empty:
@@ -283,80 +302,63 @@ class _Session:
 
     # -- grading ------------------------------------------------------------------------------
 
-    def _dispatch(
-        self,
-        pool: WorkerPool,
-        server: GradingServer,
-        pending: deque[Candidate],
-        failed: dict[str, str],
-        progress: Progress,
-    ) -> None:
-        self._pending = pending
+    def _dispatch(self, run: _Dispatch) -> None:
         # A finished submission's role is dropped in the background while its worker already
         # grades the next one.
         cleaners = ThreadPoolExecutor(max_workers=2, thread_name_prefix="drop-role")
         finishing: list[_Finishing] = []
         try:
-            while pending or finishing or any(worker.job for worker in pool.workers):
+            while run.pending or finishing or any(worker.job for worker in run.pool.workers):
                 for entry in [entry for entry in finishing if entry.cleanup.done()]:
                     finishing.remove(entry)
-                    result = self._result(entry.running, entry.message, entry.cleanup.result())
-                    self._finish(progress, result)
-                if not pool.workers and pending:
+                    result = self._result(entry.running, entry.reply, entry.cleanup.result())
+                    self._finish(run, result)
+                if not run.pool.workers and run.pending:
                     raise AsyncDbLabError(f"no grading worker is left: see {self.options.out}/logs")
-                self._hand_out(pool, server, pending, failed, progress)
-                message = self._wait(pool, server, progress)
-                if message is not None:
-                    worker, reply = message
+                self._hand_out(run)
+                answer = self._wait(run)
+                if answer is not None:
+                    worker, reply = answer
                     running, worker.job = worker.job, None
                     running.finished = time.monotonic()
                     worker.kernels.clear()
-                    cleanup = cleaners.submit(server.drop_role, running.role)
+                    cleanup = cleaners.submit(run.server.drop_role, running.role)
                     finishing.append(_Finishing(running, reply, cleanup))
         finally:
             cleaners.shutdown(wait=False, cancel_futures=True)
 
-    def _hand_out(
-        self,
-        pool: WorkerPool,
-        server: GradingServer,
-        pending: deque[Candidate],
-        failed: dict[str, str],
-        progress: Progress,
-    ) -> None:
-        for worker in list(pool.workers):
-            while worker.job is None and worker.ready and pending:
-                candidate = pending.popleft()
-                if candidate.notebook in failed:
-                    self._finish(progress, self._error(candidate, failed[candidate.notebook]))
+    def _hand_out(self, run: _Dispatch) -> None:
+        for worker in list(run.pool.workers):
+            while worker.job is None and worker.ready and run.pending:
+                candidate = run.pending.popleft()
+                if candidate.notebook in run.failed:
+                    self._finish(run, self._error(candidate, run.failed[candidate.notebook]))
                     continue
-                self._start(worker, server, candidate)
-                progress.started_one()
+                self._start(worker, run.server, candidate)
+                run.progress.started_one()
 
-    def _wait(
-        self, pool: WorkerPool, server: GradingServer, progress: Progress
-    ) -> tuple[Worker, dict[str, Any]] | None:
+    def _wait(self, run: _Dispatch) -> tuple[WorkerProcess, Graded | Failed] | None:
         """The next finished submission's worker and reply, if one finishes within a moment."""
         job_seconds = self.options.time_limit + JOB_GRACE_SECONDS
         try:
-            worker, message = pool.messages.get(timeout=0.2)
+            worker, reply = run.pool.messages.get(timeout=0.2)
         except queue.Empty:
-            for worker in list(pool.workers):
+            for worker in list(run.pool.workers):
                 if worker.job and time.monotonic() - worker.job.started > job_seconds:
-                    self._lost(pool, server, worker, progress, f"took over {job_seconds:g} s")
+                    self._lost(run, worker, f"took over {job_seconds:g} s")
             return None
-        if message is None:
-            if worker in pool.workers:
-                self._lost(pool, server, worker, progress, "its grading worker stopped")
-        elif message["type"] == "kernel":
-            worker.kernels.add(int(message["pid"]))
-        elif message["type"] == "ready":
+        if reply is None:
+            if worker in run.pool.workers:
+                self._lost(run, worker, "its grading worker stopped")
+        elif isinstance(reply, KernelStarted):
+            worker.kernels.add(reply.pid)
+        elif isinstance(reply, Ready):
             worker.ready = True
-        elif message["type"] in ("result", "failed") and worker.job is not None:
-            return worker, message
+        elif isinstance(reply, Graded | Failed) and worker.job is not None:
+            return worker, reply
         return None
 
-    def _start(self, worker: Worker, server: GradingServer, candidate: Candidate) -> None:
+    def _start(self, worker: WorkerProcess, server: GradingServer, candidate: Candidate) -> None:
         target = self.files.submitted_notebook(candidate.student, candidate.notebook)
         if target.parent.exists():
             shutil.rmtree(target.parent)
@@ -369,36 +371,28 @@ class _Session:
             else None
         )
         worker.send(
-            {
-                "type": "grade",
-                "student": candidate.student,
-                "notebook": candidate.notebook,
-                "submitted": str(target),
-                "env": self._kernel_env(role, sandbox),
-                "sandbox": sandbox.__dict__ if sandbox else None,
-                "time_limit": self.options.time_limit,
-                "memory_limit": self.options.memory_limit,
-            }
+            Grade(
+                student=candidate.student,
+                notebook=candidate.notebook,
+                submitted=target,
+                env=self._kernel_env(role, sandbox),
+                sandbox=sandbox,
+                time_limit=self.options.time_limit,
+                memory_limit=self.options.memory_limit,
+            )
         )
         worker.job = _Running(candidate, role, self.digests[candidate], time.monotonic())
 
-    def _lost(
-        self,
-        pool: WorkerPool,
-        server: GradingServer,
-        worker: Worker,
-        progress: Progress,
-        why: str,
-    ) -> None:
+    def _lost(self, run: _Dispatch, worker: WorkerProcess, why: str) -> None:
         running = worker.job
         worker.kill()
-        pool.workers.remove(worker)
-        if self._pending:
-            pool.start(worker.slot)
+        run.pool.workers.remove(worker)
+        if run.pending:
+            run.pool.start(worker.slot)
         if running is not None:
-            cleanup = server.drop_role(running.role)
-            message = {"type": "failed", "error": f"not graded: {why} (see {worker.log})"}
-            self._finish(progress, self._result(running, message, cleanup))
+            cleanup = run.server.drop_role(running.role)
+            failed = Failed(error=f"not graded: {why} (see {worker.log})")
+            self._finish(run, self._result(running, failed, cleanup))
 
     def _kernel_env(self, role: Role, sandbox: SandboxSpec | None) -> dict[str, str]:
         home = "/tmp" if sandbox else str(self.run_dir / "home")
@@ -425,7 +419,7 @@ class _Session:
         return env
 
     def _result(
-        self, running: _Running, message: dict[str, Any], cleanup: dict[str, int]
+        self, running: _Running, reply: Graded | Failed, cleanup: dict[str, int]
     ) -> SubmissionResult:
         candidate = running.candidate
         result = SubmissionResult(
@@ -438,29 +432,29 @@ class _Session:
             digest=running.digest,
             cleanup=cleanup,
         )
-        if message["type"] == "failed":
-            result.reason = _last_line(message["error"])
+        if isinstance(reply, Failed):
+            result.reason = last_line(reply.error) or "unknown error"
             return result
-        result.status = message["status"]
-        result.reason = message.get("reason", "")
-        result.timing = message.get("timing", {})
-        result.tests = [TestResult(**test) for test in message.get("tests", [])]
+        result.status = reply.status
+        result.reason = reply.reason
+        result.timing = dict(reply.timing)
+        result.tests = list(reply.tests)
         if result.tests:
             result.score = sum(test.points for test in result.tests)
             result.max_score = sum(test.max_points for test in result.tests)
-        if message.get("stop_kind"):
-            result.flags.append(message["stop_kind"])
-            result.reason = message["stop"]
-            if message["stop_kind"] == "kernel-start":
+        if reply.stop_kind:
+            result.flags.append(reply.stop_kind)
+            result.reason = reply.stop
+            if reply.stop_kind == "kernel-start":
                 result.status = "error"
-        if message.get("integrity"):
+        if reply.integrity:
             result.flags.append("tests-restored")
-            result.details.extend(message["integrity"])
-        if message.get("tampering"):
+            result.details.extend(reply.integrity)
+        if reply.tampering:
             result.flags.append("tampering")
-            result.details.extend(message["tampering"])
+            result.details.extend(reply.tampering)
             result.reason = "grading tampered with: scored 0 and marked for review in formgrader"
-        if message.get("output_capped"):
+        if reply.output_capped:
             result.flags.append("output-capped")
         if not self.options.sandbox:
             result.flags.append("unsandboxed")
@@ -477,10 +471,10 @@ class _Session:
             digest=self.digests[candidate],
         )
 
-    def _finish(self, progress: Progress, result: SubmissionResult) -> None:
+    def _finish(self, run: _Dispatch, result: SubmissionResult) -> None:
         self.store.save(result)
         self.results.append(result)
-        progress.finished(result)
+        run.progress.finished(result)
 
 
 # -- the run's temporary folder, and signals ---------------------------------------------------
@@ -548,8 +542,3 @@ def _terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "unknown error"

@@ -2,9 +2,9 @@
 
     python -m asyncdb_lab.grading.worker --config grader/nbgrader_config.py --gradebook URL ...
 
-It reads one JSON request per line on stdin and answers one JSON line on the file descriptor
---reply-fd (its stdout and stderr, and the kernels', go to its log). Importing nbgrader takes
-seconds; a worker pays that once, not once per submission.
+It reads one request per line on stdin and answers one line on the file descriptor --reply-fd,
+each a JSON message of messages.py (its stdout and stderr, and the kernels', go to its log).
+Importing nbgrader takes seconds; a worker pays that once, not once per submission.
 """
 
 from __future__ import annotations
@@ -13,24 +13,47 @@ import argparse
 import contextlib
 import ctypes
 import hashlib
-import json
 import os
 import re
 import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-# jsonschema builds an RFC 3987 grammar at import (about six seconds here) when the optional
-# rfc3987-syntax package is installed; nbformat's notebook schema never needs it.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+from asyncdb_lab.course.notebook import (
+    FAILED,
+    NOT_RUN,
+    PASSED,
+    exercise_names,
+    exercise_of,
+    hidden_test_lines,
+    last_line,
+    skip_iri_grammar,
+)
+from asyncdb_lab.grading.messages import (
+    TO_WORKER,
+    Failed,
+    Grade,
+    Graded,
+    KernelStarted,
+    Prepare,
+    Prepared,
+    Ready,
+    ToRunner,
+    decode,
+    encode,
+)
+from asyncdb_lab.grading.results import TestResult
+
+skip_iri_grammar()  # before nbgrader (and so nbformat) is imported
 
 PR_SET_PDEATHSIG = 1
 RELEASE_DIGEST_FILE = ".asyncdb-lab-source"
 MESSAGE_CHARS = 600
-HIDDEN_LINE_CHARS = 12
 OUTPUT_CHARS = 2000
 
 
@@ -46,26 +69,33 @@ def main(argv: list[str] | None = None) -> int:
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     replies = os.fdopen(args.reply_fd, "w", buffering=1)
 
-    def send(message: dict[str, Any]) -> None:
-        replies.write(json.dumps(message) + "\n")
+    def send(message: ToRunner) -> None:
+        replies.write(encode(message))
 
-    worker = Worker(args.config, args.gradebook, args.release_dir, args.log_dir, send)
-    send({"type": "ready", "pid": os.getpid()})
+    worker = GradingWorker(args.config, args.gradebook, args.release_dir, args.log_dir, send)
+    send(Ready(pid=os.getpid()))
     for line in sys.stdin:
-        request = json.loads(line)
         try:
-            if request["type"] == "prepare":
-                send(worker.prepare(request["assignments"], request["students"]))
+            request = decode(line, TO_WORKER)
+            if isinstance(request, Prepare):
+                send(worker.prepare(request))
             else:
                 send(worker.grade(request))
         except Exception:  # a bug here must not take the batch down: report it and go on
-            send({"type": "failed", "error": traceback.format_exc()})
+            send(Failed(error=traceback.format_exc()))
     return 0
 
 
-class Worker:
+class GradingWorker:
+    """nbgrader's autograde in this process, for the requests the grade command sends."""
+
     def __init__(
-        self, config_file: Path, gradebook: str, release_dir: Path, log_dir: Path, send: Any
+        self,
+        config_file: Path,
+        gradebook: str,
+        release_dir: Path,
+        log_dir: Path,
+        send: Callable[[ToRunner], None],
     ) -> None:
         from nbgrader.apps.api import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
@@ -87,18 +117,18 @@ class Worker:
 
     # -- preparing: the gradebook knows every assignment and student --------------------------
 
-    def prepare(self, assignments: list[str], students: list[str]) -> dict[str, Any]:
+    def prepare(self, request: Prepare) -> Prepared:
         from nbgrader.api import Gradebook
 
         errors: dict[str, str] = {}
-        for assignment in assignments:
+        for assignment in request.assignments:
             problem = self._ensure_assignment(assignment)
             if problem:
                 errors[assignment] = problem
         with Gradebook(self.gradebook) as gradebook:
-            for student in students:
+            for student in request.students:
                 gradebook.update_or_create_student(student)
-        return {"type": "prepared", "errors": errors}
+        return Prepared(errors=errors)
 
     def _ensure_assignment(self, assignment: str) -> str:
         """Record the assignment in the gradebook (nbgrader generate_assignment) if it changed."""
@@ -127,26 +157,24 @@ class Worker:
 
     # -- grading one submission ---------------------------------------------------------------
 
-    def grade(self, request: dict[str, Any]) -> dict[str, Any]:
+    def grade(self, request: Grade) -> Graded:
         import nbformat
 
         from asyncdb_lab.grading import context
-        from asyncdb_lab.grading.sandbox import SandboxSpec
 
-        student, assignment = request["student"], request["notebook"]
-        submitted = Path(request["submitted"])
-        problem = check_notebook(submitted)
+        student, assignment = request.student, request.notebook
+        problem = check_notebook(request.submitted)
         if problem:
-            return {"type": "result", "status": "rejected", "reason": problem}
+            return Graded(status="rejected", reason=problem)
         release = nbformat.read(self.release_dir / assignment / f"{assignment}.ipynb", 4)
         job = context.Job(
-            kernel_env=request["env"],
-            sandbox=SandboxSpec(**request["sandbox"]) if request.get("sandbox") else None,
-            deadline=time.monotonic() + request["time_limit"],
-            time_limit=request["time_limit"],
-            memory_limit=request["memory_limit"],
+            kernel_env=dict(request.env),
+            sandbox=request.sandbox,
+            deadline=time.monotonic() + request.time_limit,
+            time_limit=request.time_limit,
+            memory_limit=request.memory_limit,
             release_cells=[dict(cell) for cell in release.cells],
-            on_kernel_start=lambda pid: self.send({"type": "kernel", "pid": pid}),
+            on_kernel_start=lambda pid: self.send(KernelStarted(pid=pid)),
         )
         started = time.monotonic()
         with context.grading(job):
@@ -154,50 +182,39 @@ class Worker:
         autograde_seconds = round(time.monotonic() - started, 2)
         self._write_log(student, assignment, outcome)
         execution = job.execution
-        reply: dict[str, Any] = {
-            "type": "result",
-            "integrity": job.integrity,
-            "stop": execution.stop,
-            "stop_kind": execution.stop_kind,
-            "tampering": execution.tampering,
-            "output_capped": execution.output_capped,
-            "timing": {
+        ran = Graded(
+            status="error",
+            integrity=tuple(job.integrity),
+            stop=execution.stop,
+            stop_kind=execution.stop_kind,
+            tampering=tuple(execution.tampering),
+            output_capped=execution.output_capped,
+            timing={
                 "kernel_start": execution.kernel_start_seconds,
                 "cells": execution.cells_seconds,
                 "autograde": autograde_seconds,
             },
-        }
+        )
         if not outcome["success"]:
-            reply.update(
-                status="error",
-                reason=f"nbgrader autograde failed: {nbgrader_failure(outcome)}",
-            )
-            return reply
-        exercises = [
-            cell.metadata["nbgrader"]["grade_id"]
-            for cell in release.cells
-            if cell.metadata.get("nbgrader", {}).get("solution")
-        ]
+            return replace(ran, reason=f"nbgrader autograde failed: {nbgrader_failure(outcome)}")
+        exercises = list(exercise_names(release))
         source = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", assignment))
         hidden = hidden_test_lines(source / f"{assignment}.ipynb")
-        tests = self._tests(student, assignment, exercises, hidden)
+        tests = [TestResult(**test) for test in self._tests(student, assignment, exercises, hidden)]
         if execution.tampering:
             self._zero_for_review(student, assignment)
             for test in tests:
-                test["points"] = 0.0
-                if test["status"] == "passed":
-                    test["status"] = "failed"
-                    test["message"] = "not counted: this notebook changed how failures are reported"
-        reply.update(status="graded", tests=tests)
-        return reply
+                test.points = 0.0
+                if test.status == "passed":
+                    test.status = "failed"
+                    test.message = "not counted: this notebook changed how failures are reported"
+        return replace(ran, status="graded", tests=tuple(tests))
 
     def _tests(
         self, student: str, assignment: str, exercises: list[str], hidden: set[str]
     ) -> list[dict[str, Any]]:
         import nbformat
         from nbgrader.api import Gradebook
-
-        from asyncdb_lab.grading.results import exercise_of
 
         with Gradebook(self.gradebook) as gradebook:
             notebook = gradebook.find_submission_notebook(assignment, assignment, student)
@@ -221,13 +238,13 @@ class Worker:
             points, max_points = grades.pop(name)
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             if errors and errors[0].get("evalue", "").startswith("not run: "):
-                status = "not run"
+                status = NOT_RUN
             else:
-                status = "passed" if points >= max_points else "failed"
+                status = PASSED if points >= max_points else FAILED
             tests.append(
                 {
                     "name": name,
-                    "exercise": exercise_of(name, exercises),
+                    "exercise": exercise_of(name, exercises) or "",
                     "points": points,
                     "max_points": max_points,
                     "status": status,
@@ -241,10 +258,10 @@ class Worker:
             tests.append(
                 {
                     "name": name,
-                    "exercise": exercise_of(name, exercises),
+                    "exercise": exercise_of(name, exercises) or "",
                     "points": points,
                     "max_points": max_points,
-                    "status": "not run",
+                    "status": NOT_RUN,
                     "message": "not run: the cell was not in the graded notebook",
                     "output": "",
                 }
@@ -330,24 +347,6 @@ def check_notebook(path: Path) -> str:
     return ""
 
 
-def hidden_test_lines(path: Path) -> set[str]:
-    """The lines of the notebook's hidden tests (long enough to be code, not a bracket)."""
-    import nbformat
-
-    lines: set[str] = set()
-    for cell in nbformat.read(path, as_version=4).cells:
-        inside = False
-        for line in cell.source.splitlines():
-            marker = line.strip()
-            if marker == "### BEGIN HIDDEN TESTS":
-                inside = True
-            elif marker == "### END HIDDEN TESTS":
-                inside = False
-            elif inside and len(marker) >= HIDDEN_LINE_CHARS:
-                lines.add(marker)
-    return lines
-
-
 def redact(text: str, hidden: set[str]) -> str:
     """Learner code can print (or raise) the source of the test calling it: not in feedback."""
     if not hidden or not text:
@@ -387,11 +386,6 @@ def nbgrader_failure(outcome: dict[str, Any]) -> str:
         and "the above traceback" not in line
     ]
     return (errors or [last_line(outcome.get("error", "")) or "no details"])[-1][:MESSAGE_CHARS]
-
-
-def last_line(text: str) -> str:
-    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
 
 
 if __name__ == "__main__":

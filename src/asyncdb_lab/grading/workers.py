@@ -7,7 +7,6 @@ which then stops the workers and their kernels itself, in order.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import queue
 import signal
@@ -16,14 +15,18 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+
+from asyncdb_lab.grading.messages import TO_RUNNER, MessageError, ToRunner, ToWorker, decode, encode
 
 
 @dataclass
-class Worker:
+class WorkerProcess:
+    """One worker process (asyncdb_lab.grading.worker), seen from the grade command."""
+
     slot: int
     process: subprocess.Popen[bytes]
-    replies: Any  # the read end of its reply pipe, as a text file
+    replies: TextIO  # the read end of its reply pipe
     log: Path
     kernels: set[int] = field(default_factory=set)  # process groups of kernels it started
     job: Any = None  # what it is doing now
@@ -33,9 +36,9 @@ class Worker:
     def pid(self) -> int:
         return self.process.pid
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: ToWorker) -> None:
         assert self.process.stdin is not None
-        self.process.stdin.write((json.dumps(message) + "\n").encode())
+        self.process.stdin.write(encode(message).encode())
         self.process.stdin.flush()
 
     def kill(self) -> None:
@@ -48,8 +51,9 @@ class Worker:
         self.process.wait()
         self.kernels.clear()
         for stream in (self.process.stdin, self.replies):
-            with contextlib.suppress(OSError):
-                stream.close()
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
 
 
 class WorkerPool:
@@ -63,10 +67,10 @@ class WorkerPool:
         self.release_dir = release_dir
         self.log_dir = log_dir
         self.env = env
-        self.messages: queue.Queue[tuple[Worker, dict[str, Any] | None]] = queue.Queue()
-        self.workers: list[Worker] = []
+        self.messages: queue.Queue[tuple[WorkerProcess, ToRunner | None]] = queue.Queue()
+        self.workers: list[WorkerProcess] = []
 
-    def start(self, slot: int) -> Worker:
+    def start(self, slot: int) -> WorkerProcess:
         read_end, write_end = os.pipe()
         log = self.log_dir / f"worker-{slot}.log"
         with log.open("ab") as log_file:
@@ -95,15 +99,20 @@ class WorkerPool:
                 start_new_session=True,
             )
         os.close(write_end)
-        worker = Worker(slot, process, os.fdopen(read_end, "r"), log)
+        worker = WorkerProcess(slot, process, os.fdopen(read_end, "r"), log)
         self.workers.append(worker)
         threading.Thread(target=self._listen, args=(worker,), daemon=True).start()
         return worker
 
-    def _listen(self, worker: Worker) -> None:
+    def _listen(self, worker: WorkerProcess) -> None:
         with contextlib.suppress(OSError, ValueError):
             for line in worker.replies:
-                self.messages.put((worker, json.loads(line)))
+                try:
+                    self.messages.put((worker, decode(line, TO_RUNNER)))
+                except MessageError as error:  # then it counts as stopped: say why in its log
+                    with worker.log.open("a") as log:
+                        log.write(f"[the grade command] {error}\n")
+                    raise
         self.messages.put((worker, None))
 
     def stop(self) -> None:
