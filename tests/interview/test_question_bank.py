@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from asyncdb_lab.interview.bank import TOPICS, BankError, load_bank
+from asyncdb_lab.course.manifest import course
+from asyncdb_lab.interview.bank import BankError, load_bank
 from asyncdb_lab.interview.proofs import holds, run_proof
 
 QUESTIONS = load_bank()
@@ -18,7 +19,8 @@ PROVEN = [pytest.param(q, id=q.id) for q in QUESTIONS if q.proof is not None]
 def test_the_bank_is_big_enough_and_covers_every_topic_and_kind():
     assert len(QUESTIONS) >= 40
     topics = Counter(q.topic for q in QUESTIONS)
-    assert set(topics) == set(TOPICS), f"topics without questions: {set(TOPICS) - set(topics)}"
+    known = set(course().topics)
+    assert set(topics) == known, f"topics without questions: {known - set(topics)}"
     assert min(topics.values()) >= 3
     assert {q.kind for q in QUESTIONS} == {"choice", "bug", "count", "explain"}
 
@@ -92,9 +94,8 @@ def test_a_missing_bank_says_where_it_looked(tmp_path: Path):
 
 def test_notebook_12_is_built_from_the_bank_without_drift():
     import nbformat
-    import yaml
 
-    from asyncdb_lab.interview.notebook import ASSIGNMENT, CONTRACT_PATH, NOTEBOOK_PATH, contract
+    from asyncdb_lab.interview.notebook import ASSIGNMENT, NOTEBOOK_PATH, contract
     from asyncdb_lab.interview.notebook import notebook as build_notebook
 
     built = nbformat.writes(build_notebook(QUESTIONS))
@@ -102,7 +103,10 @@ def test_notebook_12_is_built_from_the_bank_without_drift():
         "solutions/12_interview_prep is out of date: run `python -m asyncdb_lab.interview.notebook`"
         " and `asyncdb-lab release 12_interview_prep`"
     )
-    assert yaml.safe_load(CONTRACT_PATH.read_text())[ASSIGNMENT] == contract(QUESTIONS)
+    assert course().notebook(ASSIGNMENT).exercises == contract(QUESTIONS), (
+        "notebook 12's exercises in data/course.yaml are out of date: run "
+        "`python -m asyncdb_lab.interview.notebook`"
+    )
 
 
 def test_reveal_explains_only_after_an_answer(capsys):

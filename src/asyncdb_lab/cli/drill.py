@@ -24,17 +24,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _drill(args: argparse.Namespace) -> int:
-    from asyncdb_lab.interview.bank import TOPICS, load_bank
+    from asyncdb_lab.course.manifest import course
+    from asyncdb_lab.interview.bank import load_bank
     from asyncdb_lab.interview.drill import Drill, History, choose, default_history_path
 
     questions = load_bank()
     if args.topic:
+        known = course().topics
         wanted = args.topic.strip().lower()
-        topics = [t for t in TOPICS if t == wanted or t.startswith(wanted) or wanted in t]
+        topics = [t for t in known if t == wanted or t.startswith(wanted) or wanted in t]
         if not topics:
             print(
                 f"asyncdb-lab drill: no topic {args.topic!r}; topics are "
-                f"{', '.join(TOPICS)} (a number like 03 works too).",
+                f"{', '.join(known)} (a number like 03 works too).",
                 file=sys.stderr,
             )
             return 2

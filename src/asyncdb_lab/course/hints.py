@@ -1,5 +1,6 @@
 """Hints for exercises and tests, kept in one data file (data/hints.yaml) keyed by grade id,
-the way rustlings keeps its hints outside the exercises. The file's header documents its format.
+the way rustlings keeps its hints outside the exercises. The file's header documents its format;
+the course manifest (manifest.py) loads it and checks every grade id against the course.
 """
 
 from __future__ import annotations
@@ -7,36 +8,19 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from asyncdb_lab.errors import AsyncDbLabError
+from asyncdb_lab.course.manifest import HINTS_FILE, written_hints
 from asyncdb_lab.interview.bank import (
     NOTEBOOK as INTERVIEW_NOTEBOOK,  # its hints come from the bank
 )
-from asyncdb_lab.settings import DATA_DIR
-
-HINTS_FILE = DATA_DIR / "hints.yaml"
 
 
 @lru_cache(maxsize=4)
 def load_hints(path: Path = HINTS_FILE) -> dict[str, dict[str, str]]:
     """{notebook: {grade id: hint}}; an empty dict when the file is missing."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
+    written = written_hints(path)
+    if not written:
         return {}
-    except yaml.YAMLError as error:
-        raise AsyncDbLabError(f"{path} is not valid YAML: {error}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise AsyncDbLabError(
-            f"{path} should map each notebook to its hints (notebook: {{grade_id: hint}})."
-        )
-    hints = {
-        str(notebook): {str(gid): " ".join(str(text).split()) for gid, text in entries.items()}
-        for notebook, entries in data.items()
-    }
+    hints = {notebook: dict(entries) for notebook, entries in written.items()}
     interview = hints.setdefault(INTERVIEW_NOTEBOOK, {})
     for grade_id, text in interview_hints().items():
         interview.setdefault(grade_id, text)

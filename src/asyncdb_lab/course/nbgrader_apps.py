@@ -7,17 +7,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+from asyncdb_lab.course.manifest import course
 from asyncdb_lab.errors import AsyncDbLabError
 from asyncdb_lab.settings import GRADER_DIR, QUIET_ENV, SOLUTIONS_DIR
 
 
 def assignments(solutions: Path = SOLUTIONS_DIR) -> list[str]:
-    """Topic folders of solutions/ that hold their notebook, in course order."""
-    return sorted(
+    """Topic folders of solutions/ that hold their notebook, in course order. The course's own
+    solutions/ must hold exactly the notebooks of its manifest (data/course.yaml)."""
+    found = sorted(
         folder.name
         for folder in solutions.iterdir()
         if folder.is_dir() and (folder / f"{folder.name}.ipynb").is_file()
     )
+    if solutions.resolve() == SOLUTIONS_DIR.resolve():
+        course().check_assignments(found, solutions)
+    return found
 
 
 def nbgrader_env() -> dict[str, str]:

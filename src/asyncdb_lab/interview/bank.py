@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from asyncdb_lab.course.manifest import course
 from asyncdb_lab.errors import AsyncDbLabError
 from asyncdb_lab.settings import DATA_DIR, QUESTION_BANK_ENV
 
@@ -27,20 +28,6 @@ KIND_NAMES = {
     "count": "predict the statement count",
     "explain": "short explanation (self-graded)",
 }
-TOPICS = (
-    "00_start_here",
-    "01_engines_and_sessions",
-    "02_crud_and_repositories",
-    "03_eager_loading_and_n_plus_1",
-    "04_transactions_and_locking",
-    "05_savepoints",
-    "06_connection_pooling",
-    "07_bulk_operations",
-    "08_raw_sql",
-    "09_errors_and_retries",
-    "10_testing_async_code",
-    "11_fastapi_integration",
-)
 PROOF_EXPECTATIONS = ("statements", "raises", "returns")
 _ID = re.compile(r"^[a-z][a-z0-9_]{2,40}$")
 
@@ -71,6 +58,11 @@ class Question:
     choices: dict[str, str] = field(default_factory=dict)
     source: str = ""
     proof: Proof | None = None
+
+    @property
+    def answer_line(self) -> str:
+        """The line of notebook 12's answer cell that declares the answer and its type."""
+        return f"answer_{self.id}: {'int' if self.kind == 'count' else 'str'}"
 
     @property
     def graded(self) -> bool:
@@ -146,8 +138,11 @@ def _question(entry: Any, number: int) -> Question:
     for required in ("topic", "kind", "prompt", "answer", "explanation", "section"):
         if entry.get(required) in (None, ""):
             raise BankError(f"{where}: field {required!r} is required.")
-    if entry["topic"] not in TOPICS:
-        raise BankError(f"{where}: topic {entry['topic']!r} is not a notebook of the course.")
+    if entry["topic"] not in course().topics:
+        raise BankError(
+            f"{where}: topic {entry['topic']!r} is not a notebook of the course with interview "
+            f"questions (interview_topic in data/course.yaml)."
+        )
     kind = entry["kind"]
     if kind not in KINDS:
         raise BankError(f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}.")
