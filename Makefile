@@ -43,7 +43,7 @@ format: $(INSTALLED) ## Format the code with ruff and apply safe fixes
 	$(BIN)/ruff check --fix src tests benchmarks data grader
 	$(BIN)/ruff format src tests benchmarks data grader
 
-notebooks: $(INSTALLED) ## Regenerate the learner notebooks in notebooks/ from solutions/ (nbgrader)
+notebooks: $(INSTALLED) ## Rebuild solutions/ from sources/ (and notebook 12 from the question bank), then notebooks/ (nbgrader)
 	$(BIN)/asyncdb-lab release
 
 benchmark: $(INSTALLED) ## Measure start-up and whole-course run times (see benchmarks/)

@@ -28,6 +28,7 @@ DRILL_HISTORY_ENV = "ASYNCDB_LAB_DRILL_HISTORY"
 REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "data"
 GRADER_DIR = REPO / "grader"
+SOURCES_DIR = REPO / "sources"  # the notebooks as reviewable text: what an author edits
 SOLUTIONS_DIR = REPO / "solutions"
 NOTEBOOKS_DIR = REPO / "notebooks"
 

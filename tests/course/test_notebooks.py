@@ -1,8 +1,8 @@
 """Every notebook: shape, contract, no drift, full marks for the solution, zero for the learner
 version, and points lost by plausible wrong answers.
 
-Notebooks are discovered in solutions/; grader/exercises.yaml is the exercise contract and
-tests/wrong_answers/<notebook>.py holds the wrong answers.
+Notebooks are discovered in solutions/; the course manifest (data/course.yaml) is the exercise
+contract and tests/wrong_answers/<notebook>.py holds the wrong answers.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 from support.nbgrader_course import CellScore, TempCourse
 
+from asyncdb_lab.course.manifest import course
 from asyncdb_lab.settings import REPO
 
-CONTRACT: dict[str, dict[str, list[str]]] = yaml.safe_load(
-    (REPO / "grader" / "exercises.yaml").read_text()
-)
+CONTRACT: dict[str, dict[str, tuple[str, ...]]] = {
+    notebook.name: notebook.exercises for notebook in course().notebooks
+}
 ASSIGNMENTS = sorted(
     p.name for p in (REPO / "solutions").iterdir() if (p / f"{p.name}.ipynb").is_file()
 )
@@ -325,6 +325,17 @@ def _quiet_env() -> dict[str, str]:
     import os
 
     return {**os.environ, "ASYNCDB_LAB_QUIET": "1"}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_is_exactly_what_its_source_builds(assignment: str):
+    from asyncdb_lab.cli.release import built_solution
+    from asyncdb_lab.course.authoring import render
+
+    assert solution_path(assignment).read_text() == render(built_solution(assignment)), (
+        f"solutions/{assignment} differs from what its source builds: edit sources/{assignment}.py"
+        " (notebook 12: data/questions.yaml), never the .ipynb, then run `make notebooks`"
+    )
 
 
 @pytest.mark.slow

@@ -47,13 +47,13 @@ def test_an_untouched_notebook_has_nothing_to_report():
 
 def test_deleted_locked_cells_come_back_in_their_place():
     notebook = copy.deepcopy(RELEASE)
-    gone = {"readonly-c02-77ad5cd9", "count_users", "test_count_users_seed"}
+    gone = {"readonly-setup-database", "count_users", "test_count_users_seed"}
     notebook.cells = [cell for cell in notebook.cells if grade_id(cell) not in gone]
     checked, findings = check(notebook)
     # The answer cell is the learner's to delete; the setup and the test are put back.
     assert ids(checked) == [i for i in ids(RELEASE) if i != "count_users"]
     assert findings == [
-        "locked cell readonly-c02-77ad5cd9 was deleted: restored from the source",
+        "locked cell readonly-setup-database was deleted: restored from the source",
         "test cell test_count_users_seed was deleted: restored from the source",
     ]
 

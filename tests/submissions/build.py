@@ -1,9 +1,10 @@
 """Write the committed test submissions: python tests/submissions/build.py (from the repository).
 
-Every student is one case of tests/grading/test_grading.py, built from the learner version of notebook 00
-(notebooks/00_start_here) with the answer filled in (or not) and, for the misbehaving cases, one
-extra cell right after the first test cell, so that that test has already earned its points when
-the notebook misbehaves. EXPECTED in tests/grading/test_grading.py holds the exact scores.
+Every student is one case of tests/grading/test_grading.py, built from the learner version of
+notebook 00 (notebooks/00_start_here) with the answer filled in (or not) and, for the misbehaving
+cases, one extra cell right after the first test cell, so that that test has already earned its
+points when the notebook misbehaves. EXPECTED in tests/grading/test_grading.py holds the exact
+scores. Run it again whenever notebooks/00_start_here changes: the output is the same every time.
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ def submission(answer: str | None = SOLUTION, extra: str | None = None) -> nbfor
             cell.source = answer
         cells.append(cell)
         if grade_id(cell) == "test_count_users_seed" and extra:
-            cells.append(nbformat.v4.new_code_cell(extra))
+            cells.append(nbformat.v4.new_code_cell(extra, id="extra"))  # a fixed id: no churn
     notebook.cells = cells
     return notebook
 
@@ -209,7 +210,7 @@ def retyped_test() -> nbformat.NotebookNode:
 def forged_metadata() -> nbformat.NotebookNode:
     notebook = submission()
     cell_named(notebook, "count_users").metadata["nbgrader"].update(grade=True, points=100)
-    bonus = nbformat.v4.new_code_cell("print('bonus points, please')")
+    bonus = nbformat.v4.new_code_cell("print('bonus points, please')", id="bonus")
     bonus.metadata["nbgrader"] = {
         "grade": True,
         "grade_id": "test_bonus",

@@ -1,13 +1,23 @@
-"""`asyncdb-lab release`: regenerate the learner notebooks in notebooks/ from solutions/."""
+"""`asyncdb-lab release`: regenerate solutions/ from the notebook sources, then the learner
+notebooks in notebooks/ from solutions/ with nbgrader."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from asyncdb_lab.settings import SOURCES_DIR
+
+if TYPE_CHECKING:
+    import nbformat
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     release = subparsers.add_parser(
-        "release", help="regenerate notebooks/ (learner versions) from solutions/ with nbgrader"
+        "release",
+        help="rebuild solutions/ from sources/ (notebook 12: the question bank), then notebooks/ "
+        "(learner versions) from solutions/ with nbgrader",
     )
     release.add_argument(
         "assignments", nargs="*", metavar="NOTEBOOK", help="e.g. 00_start_here (default: all)"
@@ -16,14 +26,62 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _release(args: argparse.Namespace) -> int:
+    from asyncdb_lab.course.authoring import DraftError, source_topics
     from asyncdb_lab.course.nbgrader_apps import assignments, run_nbgrader
+    from asyncdb_lab.interview.bank import NOTEBOOK as INTERVIEW  # built from the bank
 
-    chosen = args.assignments or assignments()
-    unknown = sorted(set(chosen) - set(assignments()))
+    known = sorted({*source_topics(), INTERVIEW})
+    chosen = args.assignments or known
+    unknown = sorted(set(chosen) - set(known))
     if unknown:
-        print(f"asyncdb-lab release: no such notebook in solutions/: {', '.join(unknown)}")
+        print(f"asyncdb-lab release: no such notebook in sources/: {', '.join(unknown)}")
         return 2
+    try:
+        rebuilt = build_solutions(chosen)
+    except DraftError as error:
+        print(f"asyncdb-lab release: {error}")
+        return 2
+    for assignment in rebuilt:
+        print(f"solutions/{assignment}/{assignment}.ipynb rebuilt from its source")
+    assignments()  # solutions/ now holds every notebook of the course manifest, or this says which
     for assignment in chosen:
         run_nbgrader("generate_assignment", assignment, "--force")
         print(f"notebooks/{assignment}/{assignment}.ipynb regenerated")
     return 0
+
+
+def built_solution(topic: str, sources: Path = SOURCES_DIR) -> nbformat.NotebookNode:
+    """What solutions/<topic>/<topic>.ipynb must hold: its source, built (notebook 12: the bank)."""
+    from asyncdb_lab.course.authoring import DraftError, build, source_path
+    from asyncdb_lab.interview import notebook as interview
+    from asyncdb_lab.interview.bank import load_bank
+
+    if topic == interview.ASSIGNMENT:
+        return interview.notebook(load_bank())
+    path = source_path(topic, sources)
+    if not path.is_file():
+        raise DraftError(f"{topic} has no source: write sources/{path.name}")
+    try:
+        return build(path.read_text(encoding="utf-8"))
+    except DraftError as error:
+        raise DraftError(f"sources/{path.name}, {error}") from None
+
+
+def build_solutions(topics: list[str], sources: Path = SOURCES_DIR) -> list[str]:
+    """Rebuild solutions/<topic>/<topic>.ipynb of these topics; the topics whose file changed.
+    Every source is built before any file is written: a mistake in one changes nothing.
+    Notebook 12's exercises in data/course.yaml are written with it."""
+    from asyncdb_lab.course.authoring import solution_path, write
+    from asyncdb_lab.interview import notebook as interview
+    from asyncdb_lab.interview.bank import load_bank
+
+    built = {topic: built_solution(topic, sources) for topic in topics}
+    rebuilt = []
+    for topic, notebook in built.items():
+        if topic == interview.ASSIGNMENT:
+            changed = interview.write(load_bank())
+        else:
+            changed = write(notebook, solution_path(topic))
+        if changed:
+            rebuilt.append(topic)
+    return rebuilt

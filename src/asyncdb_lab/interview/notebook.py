@@ -1,10 +1,13 @@
 """Build notebook 12 (interview prep) from the question bank, so the two never drift apart.
 
     python -m asyncdb_lab.interview.notebook     # writes solutions/12_interview_prep/…ipynb
-                                                 # and the notebook's entry in grader/exercises.yaml
+                                                 # and its exercises in data/course.yaml
+    asyncdb-lab release                          # that, every other notebook, then notebooks/
 
 Graded questions (choice, bug, count) become an answer cell, a test cell (hidden tests hold the
-key) and a reveal cell; explain questions become the notebook's interview questions.
+key) and a reveal cell; explain questions become the notebook's interview questions. Every
+cell id derives from a question's id (question-<id>, answer_<id>, test_answer_<id>_key,
+reveal-<id>), never from its number, so adding a question changes no other cell's id.
 """
 
 from __future__ import annotations
@@ -15,18 +18,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
-import yaml
 
 from asyncdb_lab.course.authoring import build
-from asyncdb_lab.interview.bank import KIND_NAMES, NOTEBOOK, TOPICS, Question, load_bank
-from asyncdb_lab.settings import GRADER_DIR, SOLUTIONS_DIR
+from asyncdb_lab.course.authoring import write as write_notebook
+from asyncdb_lab.course.manifest import COURSE_FILE, course, write_generated_exercises
+from asyncdb_lab.interview.bank import KIND_NAMES, NOTEBOOK, Question, load_bank
+from asyncdb_lab.settings import SOLUTIONS_DIR
 
 ASSIGNMENT = NOTEBOOK
 NOTEBOOK_PATH = SOLUTIONS_DIR / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-CONTRACT_PATH = GRADER_DIR / "exercises.yaml"
 
 _OPENING = """\
-# %% [markdown]
+# %% [markdown] id=intro
 # # **12 · Interview prep: async databases in Python**
 #
 # Test what you learned in notebooks 00–11 on the questions interviewers ask, with every answer proven against PostgreSQL.
@@ -40,19 +43,19 @@ _OPENING = """\
 #
 # **Out of scope**: new material. Every answer here is taught, and demonstrated, in an earlier notebook.
 
-# %% [markdown]
+# %% [markdown] id=setup
 # ## Setup
 #
 # The questions need no database to answer, but you can try any snippet against a fresh one: the next cell makes it, with the seed data.
 
-# %% readonly
+# %% readonly id=setup-database
 from asyncdb_lab import count_statements, disposable_database
 from asyncdb_lab.interview.reveal import reveal
 
 db = await disposable_database(seed=True)
 engine = db.engine
 
-# %% [markdown]
+# %% [markdown] id=how-to-answer
 # ## How to answer
 #
 # Each question has an answer cell: set the variable it names, e.g. `answer_flush_vs_commit = "b"` for a letter, or `answer_selectinload_query_count = 3` for a number of statements, and run it.
@@ -63,7 +66,7 @@ engine = db.engine
 # > **Common mistake: a letter without quotes.**
 # > `answer_x = b` looks up a variable called `b` and raises NameError; write `answer_x = "b"`.
 
-# %%
+# %% id=letter-without-quotes
 # What Python does with a letter written without quotes:
 try:
     example = b  # noqa: F821
@@ -74,7 +77,7 @@ print("with quotes:", repr(example))
 """
 
 _CLOSING = """\
-# %% [markdown]
+# %% [markdown] id=summary
 # ---
 # ## Summary
 #
@@ -108,7 +111,8 @@ def _answer_literal(question: Question) -> str:
 
 
 def _question_cells(number: int, question: Question) -> Iterator[str]:
-    name = f"answer_{question.id}"
+    """The question's cells; every id derives from the question's id, never from its number."""
+    name, slug = f"answer_{question.id}", question.id.replace("_", "-")
     lines = [f"### Question {number} · {KIND_NAMES[question.kind]}", "", question.prompt]
     if question.code:
         lines += ["", "```python", question.code, "```"]
@@ -116,7 +120,7 @@ def _question_cells(number: int, question: Question) -> Iterator[str]:
         lines.append("")
         lines += [f"- **{key}**: {text}" for key, text in question.choices.items()]
     lines += ["", f"*Taught in [{question.section}](../{question.topic}/{question.topic}.ipynb).*"]
-    yield "# %% [markdown]\n" + _markdown("\n".join(lines))
+    yield f"# %% [markdown] id=question-{slug}\n" + _markdown("\n".join(lines))
     if question.kind == "count":
         form, kind, check = "a whole number, e.g. 2", "int", "{0} >= 0"
         visible_hint = f"{name} should be a whole number of statements, e.g. {name} = 2."
@@ -127,7 +131,7 @@ def _question_cells(number: int, question: Question) -> Iterator[str]:
     yield (
         f"# %% solution id={name}\n"
         f"# Your answer: {form}.\n"
-        f"{name}: {kind}\n"
+        f"{question.answer_line}\n"
         "### BEGIN SOLUTION\n"
         f"{name} = {_answer_literal(question)}\n"
         "### END SOLUTION"
@@ -143,7 +147,10 @@ def _question_cells(number: int, question: Question) -> Iterator[str]:
         "       'Run the reveal cell below for the explanation.')\n"
         "### END HIDDEN TESTS"
     )
-    yield f"# %%\n# The explanation, once you have answered:\nreveal({question.id!r}, globals())"
+    yield (
+        f"# %% id=reveal-{slug}\n"
+        f"# The explanation, once you have answered:\nreveal({question.id!r}, globals())"
+    )
 
 
 def draft(questions: list[Question]) -> str:
@@ -151,14 +158,14 @@ def draft(questions: list[Question]) -> str:
     graded = [q for q in questions if q.graded]
     number = 0
     letters = iter(string.ascii_uppercase)
-    for topic in TOPICS:
+    for topic in course().topics:
         in_topic = [q for q in graded if q.topic == topic]
         if not in_topic:
             continue
         title = topic.split("_", 1)[1].replace("_", " ")
         title = title.replace("n plus 1", "N+1").replace("fastapi", "FastAPI").replace("sql", "SQL")
         parts.append(
-            "# %% [markdown]\n# ---\n"
+            f"# %% [markdown] id=part-{topic[:2]}\n# ---\n"
             f"# ## Part {next(letters)} — {topic[:2]} · {title} ({len(in_topic)} points)\n#\n"
             f"# Taught in notebook `{topic}`."
         )
@@ -176,33 +183,24 @@ def draft(questions: list[Question]) -> str:
     return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
 
 
-def contract(questions: list[Question]) -> dict[str, list[str]]:
-    return {
-        f"answer_{q.id}": [f"answer_{q.id}: {'int' if q.kind == 'count' else 'str'}"]
-        for q in questions
-        if q.graded
-    }
+def contract(questions: list[Question]) -> dict[str, tuple[str, ...]]:
+    """The notebook's exercises, as the course manifest (data/course.yaml) lists them."""
+    return {f"answer_{q.id}": (q.answer_line,) for q in questions if q.graded}
 
 
 def notebook(questions: list[Question]) -> nbformat.NotebookNode:
     return build(draft(questions))
 
 
-def write(questions: list[Question], path: Path = NOTEBOOK_PATH) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook(questions), path)
-    _write_contract(questions)
-
-
-def _write_contract(questions: list[Question]) -> None:
-    note = "# Generated from data/questions.yaml by asyncdb_lab.interview.notebook.\n"
-    text = CONTRACT_PATH.read_text()
-    head = text.split(note)[0].split(f"\n{ASSIGNMENT}:")[0].rstrip("\n") + "\n"
-    section = yaml.safe_dump({ASSIGNMENT: contract(questions)}, sort_keys=False, width=200)
-    CONTRACT_PATH.write_text(head + note + section)
+def write(questions: list[Question], path: Path = NOTEBOOK_PATH) -> bool:
+    """Write the notebook, and its exercises in data/course.yaml, unless they are current; True
+    if it wrote. `asyncdb-lab release` calls this too, before nbgrader releases the learner
+    version."""
+    wrote_exercises = write_generated_exercises(contract(questions))
+    return write_notebook(notebook(questions), path) or wrote_exercises
 
 
 if __name__ == "__main__":
     write(load_bank())
-    print(f"wrote {NOTEBOOK_PATH} and the {ASSIGNMENT} entry of {CONTRACT_PATH}")
+    print(f"wrote {NOTEBOOK_PATH} and the {ASSIGNMENT} exercises of {COURSE_FILE}")
     sys.exit(0)
