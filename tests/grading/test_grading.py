@@ -23,10 +23,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import psutil
 import pytest
 from support.grading_run import NOTEBOOK, REPO, SUBMISSIONS, GradingCourse, Run, interrupt
+from support.postgres import connected, execute
 
 from asyncdb_lab.servers.embedded.server import EmbeddedServer, new_password
 
@@ -372,7 +372,7 @@ def test_a_postgresql_gradebook_takes_the_workers_writes(new_course: GradingCour
     submissions = _class_submissions(course, {"ann": "full", "ben": "partial", "cat": "untouched"})
     server = EmbeddedServer.start(tcp=True, password=new_password())
     try:
-        asyncio.run(_create_database(server.admin_dsn, "gradebook"))
+        asyncio.run(execute(server.admin_dsn, "CREATE DATABASE gradebook"))
         url = server.dsn("gradebook").replace("postgresql://", "postgresql+psycopg://")
         refused = course.grade(submissions, course.root / "out", "--gradebook", url)
         assert refused.returncode == 1
@@ -398,20 +398,9 @@ def test_a_postgresql_gradebook_takes_the_workers_writes(new_course: GradingCour
 # -- helpers ------------------------------------------------------------------------------------
 
 
-async def _create_database(dsn: str, name: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f"CREATE DATABASE {name}")
-    finally:
-        await conn.close()
-
-
 async def _graded_students(dsn: str) -> list[str]:
-    conn = await asyncpg.connect(dsn)
-    try:
+    async with connected(dsn) as conn:
         rows = await conn.fetch("SELECT student_id FROM submitted_assignment ORDER BY 1")
-    finally:
-        await conn.close()
     return [row[0] for row in rows]
 
 

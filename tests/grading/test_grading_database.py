@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import asyncpg
 import pytest
+from support.postgres import connected, execute, fetchval
 
 from asyncdb_lab.grading.database import GradingServer
 
@@ -23,11 +24,7 @@ def server() -> Iterator[GradingServer]:
 
 
 async def _make_database(url: str, name: str) -> str:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+    await execute(url, f'CREATE DATABASE "{name}"')
     return url.rsplit("/", 1)[0] + f"/{name}"
 
 
@@ -90,29 +87,19 @@ async def _connect(url: str) -> None:
 
 
 async def _cannot(url: str, statement: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 async def _is_superuser(url: str) -> bool:
-    conn = await asyncpg.connect(url)
-    try:
-        return await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-    finally:
-        await conn.close()
+    return await fetchval(url, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
 
 
 async def _exists(server: GradingServer, role: str, database: str) -> tuple[bool, bool]:
-    conn = await asyncpg.connect(server.server.admin_dsn)
-    try:
+    async with connected(server.server.admin_dsn) as conn:
         has_role = await conn.fetchval("SELECT count(*) FROM pg_roles WHERE rolname = $1", role)
         has_db = await conn.fetchval(
             "SELECT count(*) FROM pg_database WHERE datname = $1", database
         )
-    finally:
-        await conn.close()
     return bool(has_role), bool(has_db)

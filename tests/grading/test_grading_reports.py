@@ -13,25 +13,25 @@ from asyncdb_lab.grading.results import SubmissionResult, TestResult
 HOSTILE = "<script>alert('owned')</script>"
 
 
+# The notebook's two tests: name, exercise, points, and the message a failed one gives.
+TESTS = (
+    (
+        "test_count_users_seed",
+        "count_users",
+        2,
+        "AssertionError: expected 1000 (int), got 0 (int).",
+    ),
+    ("test_make_engine_url", "make_engine", 1, "NameError: name 'make_engine' is not defined"),
+)
+
+
 def result(student: str, points: tuple[float, float], **kwargs) -> SubmissionResult:
-    tests = [
-        TestResult(
-            "test_count_users_seed",
-            "count_users",
-            points[0],
-            2,
-            "passed" if points[0] == 2 else "failed",
-            "" if points[0] == 2 else "AssertionError: expected 1000 (int), got 0 (int).",
-        ),
-        TestResult(
-            "test_make_engine_url",
-            "make_engine",
-            points[1],
-            1,
-            "passed" if points[1] == 1 else "failed",
-            "" if points[1] == 1 else "NameError: name 'make_engine' is not defined",
-        ),
-    ]
+    """A graded submission with `points` for TESTS: a test with fewer than full points failed."""
+    tests = []
+    for (name, exercise, worth, failure), got in zip(TESTS, points, strict=True):
+        passed = got == worth
+        status = "passed" if passed else "failed"
+        tests.append(TestResult(name, exercise, got, worth, status, "" if passed else failure))
     return SubmissionResult(
         student=student,
         notebook="00_start_here",
@@ -88,3 +88,25 @@ def test_the_files_a_run_writes(tmp_path: Path):
     assert (tmp_path / "feedback" / "a.html").exists()
     report = paths["report"].read_text()
     assert 'href="feedback/b.html"' in report and "needs review" in report
+
+
+def test_a_test_that_did_not_run_reads_not_run_in_the_store_the_summary_and_feedback(
+    tmp_path: Path,
+):
+    from asyncdb_lab.course.notebook import NOT_RUN
+    from asyncdb_lab.grading.store import ResultStore
+
+    stopped = result("s", (2, 0), flags=["time-limit"], reason="stopped")
+    stopped.tests[1].status = NOT_RUN
+    stopped.tests[1].message = "GradingStopped: not run: time limit"
+    store = ResultStore(tmp_path / "results")
+    store.save(stopped)
+    stored = json.loads(store.path("s", "00_start_here").read_text())
+    assert [t["status"] for t in stored["tests"]] == ["passed", "not run"]
+    assert store.load("s", "00_start_here") == stopped  # and results stored as "not run" load
+    stored["tests"][1]["status"] = NOT_RUN  # so do results stored in the code's spelling
+    assert SubmissionResult.from_json(stored) == stopped
+    paths = write_outputs([stopped], tmp_path / "out", run={})
+    summary = json.loads(paths["summary"].read_text())
+    assert summary["submissions"][0]["tests"][1]["status"] == "not run"
+    assert "<td class=not-run>not run</td>" in render_feedback("s", [stopped])

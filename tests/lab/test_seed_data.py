@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import selectinload
+from support.postgres import connected
 
 from asyncdb_lab import seed
 from asyncdb_lab.models import Account, Base, Order, User
@@ -228,17 +231,18 @@ def test_fingerprint_is_stable_and_follows_the_csv_bytes(
 # -- loading into a real PostgreSQL database -----------------------------------------------
 
 
-async def _loaded(dsn: str) -> asyncpg.Connection:
-    conn = await asyncpg.connect(dsn)
-    await seed.create_schema(conn)
-    await seed.load_seed(conn)
-    return conn
+@asynccontextmanager
+async def _loaded(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to `dsn` after the course's schema and seed rows have gone in."""
+    async with connected(dsn) as conn:
+        await seed.create_schema(conn)
+        await seed.load_seed(conn)
+        yield conn
 
 
 @pytest.mark.asyncio
 async def test_load_seed_fills_every_table_with_the_csv_rows(empty_database_dsn: str) -> None:
-    conn = await asyncpg.connect(empty_database_dsn)
-    try:
+    async with connected(empty_database_dsn) as conn:
         assert (
             await conn.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
         )
@@ -254,16 +258,13 @@ async def test_load_seed_fills_every_table_with_the_csv_rows(empty_database_dsn:
             "SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
         )
         assert analyzed == len(seed.TABLES_IN_LOAD_ORDER)
-    finally:
-        await conn.close()
 
 
 @pytest.mark.asyncio
 async def test_constraints_and_indexes_have_postgres_default_names(
     empty_database_dsn: str,
 ) -> None:
-    conn = await asyncpg.connect(empty_database_dsn)
-    try:
+    async with connected(empty_database_dsn) as conn:
         await seed.create_schema(conn)
         names = {
             r["conname"]
@@ -282,14 +283,11 @@ async def test_constraints_and_indexes_have_postgres_default_names(
             )
         }
         assert indexes == EXPECTED_INDEXES
-    finally:
-        await conn.close()
 
 
 @pytest.mark.asyncio
 async def test_inserts_after_loading_get_fresh_ids(empty_database_dsn: str) -> None:
-    conn = await _loaded(empty_database_dsn)
-    try:
+    async with _loaded(empty_database_dsn) as conn:
         new_id = await conn.fetchval(
             "INSERT INTO users (email, name) VALUES ('new.user@example.com', 'New User')"
             " RETURNING id"
@@ -301,14 +299,11 @@ async def test_inserts_after_loading_get_fresh_ids(empty_database_dsn: str) -> N
             )
             expected = 1001 if table == "users" else len(_rows(table))
             assert last_value == expected, table
-    finally:
-        await conn.close()
 
 
 @pytest.mark.asyncio
 async def test_negative_balance_is_rejected_by_the_named_check(empty_database_dsn: str) -> None:
-    conn = await _loaded(empty_database_dsn)
-    try:
+    async with _loaded(empty_database_dsn) as conn:
         with pytest.raises(asyncpg.CheckViolationError) as caught:
             await conn.execute("UPDATE accounts SET balance = -0.01 WHERE id = 1")
         assert caught.value.sqlstate == "23514"
@@ -316,8 +311,6 @@ async def test_negative_balance_is_rejected_by_the_named_check(empty_database_ds
         assert await conn.fetchval("SELECT balance FROM accounts WHERE id = 1") == Decimal(
             _rows("accounts")[0]["balance"]
         )
-    finally:
-        await conn.close()
 
 
 @pytest.mark.asyncio
@@ -334,21 +327,18 @@ async def test_a_failing_load_leaves_no_rows_behind(
     items.write_text("".join(lines), encoding="utf-8", newline="")
     monkeypatch.setattr(seed, "SEED_DIR", broken)
 
-    conn = await asyncpg.connect(empty_database_dsn)
-    try:
+    async with connected(empty_database_dsn) as conn:
         await seed.create_schema(conn)
         with pytest.raises(asyncpg.CheckViolationError):
             await seed.load_seed(conn)
         for table in seed.TABLES_IN_LOAD_ORDER:
             assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0, table
-    finally:
-        await conn.close()
 
 
 @pytest.mark.asyncio
 async def test_models_read_the_seed_back(empty_database_dsn: str) -> None:
-    conn = await _loaded(empty_database_dsn)
-    await conn.close()
+    async with _loaded(empty_database_dsn):
+        pass  # the rows are in; the ORM reads them on connections of its own
     engine = create_async_engine(_asyncpg_url(empty_database_dsn))
     try:
         async with async_sessionmaker(engine)() as session:

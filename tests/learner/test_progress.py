@@ -8,10 +8,10 @@ import nbformat
 from support.learner import asyncdb_lab
 
 from asyncdb_lab.course.authoring import build
+from asyncdb_lab.course.notebook import code_hash
 from asyncdb_lab.learner.check import CheckedTest, CheckResult, ExerciseResult
 from asyncdb_lab.learner.progress import format_progress, progress_rows
 from asyncdb_lab.learner.results import load_result, save_result
-from asyncdb_lab.learner.structure import code_hash
 from asyncdb_lab.learner.workspace import sync_workspace
 
 
@@ -48,6 +48,13 @@ def saved_check(workspace: Path, topic: str, exercises: list[ExerciseResult]) ->
     save_result(workspace, topic, result)
 
 
+def done(name: str, points: list[int]) -> ExerciseResult:
+    """The saved check of an exercise `draft` made from (name, points): every visible test
+    passed, the hidden one is still hidden."""
+    tests = [CheckedTest(f"test_{name}_{i}", worth, "passed") for i, worth in enumerate(points)]
+    return ExerciseResult(name, "done", [*tests, CheckedTest(f"test_{name}_hidden", 1, "hidden")])
+
+
 def make_course(tmp_path: Path) -> tuple[Path, Path]:
     course, workspace = tmp_path / "course", tmp_path / "workspace"
     for topic, text in COURSE.items():
@@ -60,33 +67,12 @@ def make_course(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_progress_sums_saved_checks_and_says_what_is_next(tmp_path: Path):
     course, workspace = make_course(tmp_path)
-    saved_check(
-        workspace,
-        "00_a",
-        [
-            ExerciseResult(
-                "alpha",
-                "done",
-                [
-                    CheckedTest("test_alpha_0", 2, "passed"),
-                    CheckedTest("test_alpha_1", 1, "passed"),
-                    CheckedTest("test_alpha_hidden", 1, "hidden"),
-                ],
-            )
-        ],
-    )
+    saved_check(workspace, "00_a", [done("alpha", [2, 1])])
     saved_check(
         workspace,
         "01_b",
         [
-            ExerciseResult(
-                "beta",
-                "done",
-                [
-                    CheckedTest("test_beta_0", 2, "passed"),
-                    CheckedTest("test_beta_hidden", 1, "hidden"),
-                ],
-            ),
+            done("beta", [2]),
             ExerciseResult(
                 "gamma",
                 "failing",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,33 @@ def no_docker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return socket_path
 
 
+@contextlib.contextmanager
+def daemon_answering(socket_path: Path, reply: bytes) -> Iterator[list[bytes]]:
+    """A daemon on `socket_path` that answers one request with `reply`, then stops.
+
+    Yields a list that holds the request's first 100 bytes once the block is left.
+    """
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(socket_path))
+    server.listen(1)
+    server.settimeout(10)  # a block that fails before it connects is not left waiting
+    requests: list[bytes] = []
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        requests.append(conn.recv(100))
+        conn.sendall(reply)
+        conn.close()
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    try:
+        yield requests
+    finally:
+        thread.join()
+        server.close()
+
+
 def test_without_docker_the_embedded_server_is_chosen_and_the_reason_given(no_docker: Path):
     choice = choose_backend()
     assert choice.name == "embedded"
@@ -31,41 +60,16 @@ def test_without_docker_the_embedded_server_is_chosen_and_the_reason_given(no_do
 
 
 def test_a_socket_that_does_not_answer_like_docker_is_not_docker(no_docker: Path):
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(no_docker))
-    server.listen(1)
-
-    def answer_nonsense() -> None:
-        conn, _ = server.accept()
-        conn.recv(100)
-        conn.sendall(b"HTTP/1.0 404 Not Found\r\n\r\n")
-        conn.close()
-
-    thread = threading.Thread(target=answer_nonsense)
-    thread.start()
-    reachable, why = docker_reachability()
-    thread.join()
-    server.close()
+    with daemon_answering(no_docker, b"HTTP/1.0 404 Not Found\r\n\r\n"):
+        reachable, why = docker_reachability()
     assert not reachable
     assert "did not answer like a Docker daemon" in why
 
 
 def test_a_daemon_that_answers_ping_is_docker(no_docker: Path):
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(no_docker))
-    server.listen(1)
-
-    def answer_ping() -> None:
-        conn, _ = server.accept()
-        assert conn.recv(100).startswith(b"GET /_ping")
-        conn.sendall(b"HTTP/1.0 200 OK\r\n\r\nOK")
-        conn.close()
-
-    thread = threading.Thread(target=answer_ping)
-    thread.start()
-    choice = choose_backend()
-    thread.join()
-    server.close()
+    with daemon_answering(no_docker, b"HTTP/1.0 200 OK\r\n\r\nOK") as requests:
+        choice = choose_backend()
+    assert requests[0].startswith(b"GET /_ping")
     assert (choice.name, choice.reason) == ("docker", "a Docker daemon answered")
 
 

@@ -13,20 +13,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 from sqlalchemy import text
+from support.postgres import fetchval
 
 from asyncdb_lab import GUARD_RAILS, disposable_database
 from asyncdb_lab.databases import current_server
 from asyncdb_lab.errors import BackendUnavailable
 from asyncdb_lab.servers.embedded.binaries import service_user
 from asyncdb_lab.servers.embedded.server import EmbeddedServer
-
-
-async def fetchval(dsn: str, sql: str, *args: object) -> object:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return await conn.fetchval(sql, *args)
-    finally:
-        await conn.close()
 
 
 async def database_exists(name: str) -> bool:

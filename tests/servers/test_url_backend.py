@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import asyncpg
 import pytest
+from support.postgres import connected, fetchval
 from support.processes import Child
 
 from asyncdb_lab.servers.embedded.server import EmbeddedServer, new_password
@@ -38,11 +39,8 @@ async def _make_precious_database(server: EmbeddedServer) -> None:
 
 def databases(server: EmbeddedServer) -> set[str]:
     async def fetch() -> set[str]:
-        conn = await asyncpg.connect(server.admin_dsn)
-        try:
+        async with connected(server.admin_dsn) as conn:
             rows = await conn.fetch("SELECT datname FROM pg_database")
-        finally:
-            await conn.close()
         return {row[0] for row in rows}
 
     return asyncio.run(fetch())
@@ -127,16 +125,8 @@ def test_shared_templates_prepared_by_an_instructor_are_used_and_left_alone(
 
 
 async def _count_users(dsn: str) -> int:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return await conn.fetchval("SELECT count(*) FROM users")
-    finally:
-        await conn.close()
+    return await fetchval(dsn, "SELECT count(*) FROM users")
 
 
 async def _precious_note(server: EmbeddedServer) -> str:
-    conn = await asyncpg.connect(server.dsn("precious"))
-    try:
-        return await conn.fetchval("SELECT note FROM keep")
-    finally:
-        await conn.close()
+    return await fetchval(server.dsn("precious"), "SELECT note FROM keep")
