@@ -6,6 +6,11 @@
 The first call in a process starts (or connects to) the server; each call clones a template
 database (about 40 ms). Calling again with the same label drops the previous database of
 that label, so re-running a notebook's setup cell gives a clean database again.
+
+Dropping is cleanup, and cleanup never fails a learner's cell: a database that cannot be
+dropped at the end of an `async with` block, on a re-run or in reset() is left to the server's
+stop() at process exit (the url backend's; the embedded server goes away whole), or to the
+next start's sweep of dead processes' databases. Nothing is printed from inside the cell.
 """
 
 from __future__ import annotations
@@ -98,23 +103,32 @@ class DisposableDatabase:
         return self._session_factory
 
     async def reset(self) -> None:
-        """Drop and re-create this database from its template (same name and URL)."""
+        """Drop and re-create this database from its template (same name and URL).
+
+        Should the old database not be dropped now, it is left for later and the fresh copy
+        gets a new name: `name`, `dsn`, `url` and `engine` follow it.
+        """
         await self._dispose_engine()
-        await _drop(self.server, self.name)
+        if not await _drop(self.server, self.name):
+            self.name = _new_name(self.server, self.label)
         await _create(self.server, self.name, self.contents)
 
     async def drop(self) -> None:
-        """Drop this database now (sessions still connected to it are terminated)."""
+        """Drop this database now (sessions still connected to it are terminated).
+
+        Never fails: a database that cannot be dropped now is dropped at process exit.
+        """
         await self._dispose_engine()
         if _by_label.get(self.label) is self:
             del _by_label[self.label]
         await _drop(self.server, self.name)
 
     async def _dispose_engine(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-        self._engine = None
-        self._session_factory = None
+        engine, self._engine, self._session_factory = self._engine, None, None
+        if engine is not None:
+            # Closing the pool's connections is cleanup too: the drop ends them anyway.
+            with contextlib.suppress(Exception):
+                await engine.dispose()
 
     def __repr__(self) -> str:
         return f"<DisposableDatabase {self.name} ({self.contents}) on {self.server.backend}>"
@@ -145,9 +159,8 @@ class _DatabaseRequest:
         server = await asyncio.to_thread(current_server, say=self._say)
         previous = _by_label.pop(self._label, None)
         if previous is not None:
-            with contextlib.suppress(Exception):
-                await previous.drop()
-        name = f"{server.prefix}{_safe(self._label)}_{_next_number()}"
+            await previous.drop()
+        name = _new_name(server, self._label)
         await _create(server, name, self._contents)
         database = DisposableDatabase(server, name, self._contents, self._label)
         _by_label[self._label] = database
@@ -187,15 +200,27 @@ async def _create(server: Server, name: str, contents: Contents) -> None:
         await conn.close()
 
 
-async def _drop(server: Server, name: str) -> None:
+async def _drop(server: Server, name: str) -> bool:
+    """Drop `name` now and say so; on any failure say False and raise nothing, print nothing.
+
+    The server still tracks a database it was not told to forget: its stop() drops it at exit.
+    """
     import asyncpg
 
-    conn = await asyncpg.connect(server.admin_dsn)
     try:
-        await drop_database(conn, name)
-    finally:
-        await conn.close()
+        conn = await asyncpg.connect(server.admin_dsn)
+        try:
+            await drop_database(conn, name)
+        finally:
+            await conn.close()
+    except Exception:
+        return False
     server.forget(name)
+    return True
+
+
+def _new_name(server: Server, label: str) -> str:
+    return f"{server.prefix}{_safe(label)}_{_next_number()}"
 
 
 def _safe(label: str) -> str:

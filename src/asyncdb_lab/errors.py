@@ -11,3 +11,7 @@ class BackendUnavailable(AsyncDbLabError):
 
 class ServerStartFailed(AsyncDbLabError):
     """A PostgreSQL server process did not come up."""
+
+
+class DatabaseInUse(AsyncDbLabError):
+    """A database cannot be dropped: sessions this role may not end are connected to it."""

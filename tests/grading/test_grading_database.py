@@ -9,9 +9,18 @@ from collections.abc import Iterator
 
 import asyncpg
 import pytest
-from support.postgres import connected, execute, fetchval
+from support.postgres import (
+    autovacuum_worker_in,
+    connected,
+    execute,
+    fetchval,
+    keep_autovacuum_busy,
+)
 
 from asyncdb_lab.grading.database import GradingServer
+from asyncdb_lab.servers.admin import create_database, drop_database
+from asyncdb_lab.servers.sync_admin import run_admin_sql
+from asyncdb_lab.settings import DATABASE_DEFAULTS
 
 pytestmark = pytest.mark.slow
 
@@ -79,6 +88,32 @@ def test_a_role_cannot_reach_another_roles_database_even_one_made_by_hand(
     finally:
         server.drop_role(alice)
         server.drop_role(bob)
+
+
+def test_a_role_drops_its_database_while_autovacuum_works_in_it(server: GradingServer):
+    """FORCE by the role fails there ("permission denied to terminate process"); not the drop."""
+    admin_dsn = server.server.admin_dsn
+    run_admin_sql(admin_dsn, ["ALTER SYSTEM SET autovacuum_naptime = 1", "SELECT pg_reload_conf()"])
+    role = server.new_role()
+    try:
+        asyncio.run(_drop_while_autovacuum_works(role.url, admin_dsn))
+    finally:
+        server.drop_role(role)
+        run_admin_sql(
+            admin_dsn, ["ALTER SYSTEM RESET autovacuum_naptime", "SELECT pg_reload_conf()"]
+        )
+
+
+async def _drop_while_autovacuum_works(url: str, admin_dsn: str) -> None:
+    name = "learner_busy"
+    async with connected(url) as conn:
+        await create_database(conn, name, "template0", DATABASE_DEFAULTS)
+        await keep_autovacuum_busy(url.rsplit("/", 1)[0] + f"/{name}")
+        await autovacuum_worker_in(admin_dsn, name)
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="terminate process"):
+            await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await drop_database(conn, name)
+        assert await conn.fetchval("SELECT count(*) FROM pg_database WHERE datname = $1", name) == 0
 
 
 async def _connect(url: str) -> None:

@@ -3,7 +3,14 @@
 Each submission's kernel gets its own login role (LOGIN CREATEDB, no superuser) and the url
 backend, so every `disposable_database()` in the notebook is a clone that only that role can
 connect to. Afterwards its backends are terminated (a cell timeout does not stop a query the
-server is running), its databases dropped WITH (FORCE) and the role dropped.
+server is running), its databases dropped (servers/admin.py's drop_database: as the server's
+superuser, WITH (FORCE)) and the role dropped.
+
+The role itself drops its databases as it goes (the url backend in its kernel) without FORCE:
+FORCE by a role that is not a superuser fails while an autovacuum worker is in the database,
+while a plain DROP DATABASE makes the worker exit. So roles get no signalling role either
+(pg_signal_autovacuum_worker, PostgreSQL 18, does not make FORCE pass; pg_signal_backend would
+let them end other submissions' sessions).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 from asyncdb_lab.seed import seed_fingerprint
+from asyncdb_lab.servers.admin import drop_database
 from asyncdb_lab.servers.embedded.server import EmbeddedServer, new_password
 from asyncdb_lab.servers.sync_admin import execute_all, run_sync
 from asyncdb_lab.servers.templates import create_templates
@@ -163,7 +171,7 @@ async def _drop_role(server: EmbeddedServer, role: str) -> dict[str, int]:
             role,
         )
         for (name,) in names:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await drop_database(conn, name)
         # What it made in `postgres` itself (large objects, say), the only other database it
         # may connect to.
         await conn.execute(f'DROP OWNED BY "{role}"')

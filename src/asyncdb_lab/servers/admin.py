@@ -1,4 +1,8 @@
-"""Database-level administration on an asyncpg connection: create from a template, drop."""
+"""Database-level administration on an asyncpg connection: create from a template, drop.
+
+The one place that drops a database: the database layer, the url backend (at exit and in its
+sweep of dead processes' databases) and the grading server all call drop_database().
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,17 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
+from asyncdb_lab.errors import DatabaseInUse
+
 if TYPE_CHECKING:
     import asyncpg
 
 # CREATE DATABASE … TEMPLATE fails with 55006 while anyone else is connected to the template
 # (another process cloning it at the same moment, say); the wait is a few milliseconds.
 _TEMPLATE_BUSY_RETRIES = 50
+# DROP DATABASE waits up to 5 s for other sessions to leave, then fails with 55006. A session
+# of this role that connected again meanwhile is ended before the next attempt.
+_IN_USE_ATTEMPTS = 3
 
 
 async def create_database(
@@ -47,10 +56,57 @@ async def create_database(
 
 
 async def drop_database(conn: asyncpg.Connection, name: str) -> None:
-    """DROP DATABASE … WITH (FORCE): its sessions are terminated first. Templates too."""
-    is_template = await conn.fetchval(
-        "SELECT datistemplate FROM pg_database WHERE datname = $1", name
+    """Drop database `name` (a template too), ending its sessions first, as any role that owns it.
+
+    A superuser: DROP DATABASE … WITH (FORCE). Any other role may not use FORCE while an
+    autovacuum worker is in the database: FORCE first signals every other backend there and
+    fails ("permission denied to terminate process") unless it may signal them all, which for
+    an autovacuum worker takes superuser or pg_signal_backend (TerminateOtherDBBackends; seen
+    on PostgreSQL 15 and 18, where pg_signal_autovacuum_worker does not count). So such a role
+    ends its own sessions there itself (pg_terminate_backend allows that) and runs a plain
+    DROP DATABASE, which tells autovacuum workers to exit and waits for them on its own. A
+    session of another role, which it may not end, fails the drop at once (DatabaseInUse)
+    instead of after PostgreSQL's 5 s wait.
+    """
+    import asyncpg
+
+    superuser, is_template = await conn.fetchrow(
+        "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user), "
+        "(SELECT datistemplate FROM pg_database WHERE datname = $1)",
+        name,
     )
     if is_template:
         await conn.execute(f'ALTER DATABASE "{name}" IS_TEMPLATE false')
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for attempt in range(_IN_USE_ATTEMPTS):
+        if not superuser:
+            await _end_own_sessions(conn, name)
+        try:
+            await conn.execute(
+                f'DROP DATABASE IF EXISTS "{name}"{" WITH (FORCE)" if superuser else ""}'
+            )
+            return
+        except asyncpg.ObjectInUseError:
+            if attempt + 1 == _IN_USE_ATTEMPTS:
+                raise
+
+
+async def _end_own_sessions(conn: asyncpg.Connection, name: str) -> None:
+    """Terminate the sessions in `name` of roles this one has the privileges of (its own).
+
+    Autovacuum workers (no role) are left to DROP DATABASE. Sessions of other roles cannot be
+    ended by this role, and DROP DATABASE would wait 5 s for them and fail: fail now.
+    """
+    sessions = await conn.fetch(
+        "SELECT pid, pg_has_role(usesysid, 'USAGE') AS ours FROM pg_stat_activity "
+        "WHERE datname = $1 AND pid <> pg_backend_pid() AND usesysid IS NOT NULL",
+        name,
+    )
+    others = [row["pid"] for row in sessions if not row["ours"]]
+    if others:
+        raise DatabaseInUse(
+            f"database {name} has {len(others)} session(s) of other roles (pids {others})"
+        )
+    ours = [row["pid"] for row in sessions]
+    if ours:
+        # A session that has just ended on its own gives a warning and false: both harmless.
+        await conn.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", ours)

@@ -2,15 +2,18 @@
 
 Only databases this library creates are ever touched: scratch databases and per-process
 templates are named adl_<host>_<pid>_<start>_…, dropped when the process exits, and dropped by
-the next start on this host if that process died without cleaning up.
+the next start on this host if that process died without cleaning up (or could not drop one:
+then its exit says so in one line on stderr).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import socket
+import sys
 import threading
 from collections.abc import Callable
 
@@ -136,7 +139,9 @@ class ExternalServer:
             )
             for (name,) in names:
                 if _owner_is_gone(name):
-                    await drop_database(conn, name)
+                    # Cleanup never stops a start: one that fails is tried again next time.
+                    with contextlib.suppress(Exception):
+                        await drop_database(conn, name)
         finally:
             await conn.close()
 
@@ -176,10 +181,21 @@ class ExternalServer:
             return own
 
     def stop(self) -> None:
+        """Drop every database this process made here (those it could not drop before, too).
+
+        One that is still there afterwards is named in one line on stderr; the next start on
+        this host drops it.
+        """
         with self._lock:
             names, self._created = sorted(self._created), set()
-        if names:
-            run_sync(_drop_all(self.admin_dsn, names))
+        left = run_sync(_drop_all(self.admin_dsn, names)) if names else []
+        if left:
+            print(
+                f"asyncdb-lab: could not drop {len(left)} database(s) at exit "
+                f"({', '.join(left)}); the next start on this host drops them.",
+                file=sys.stderr,
+                flush=True,
+            )
         if self._on_stop is not None:
             self._on_stop()
             self._on_stop = None
@@ -199,15 +215,32 @@ async def _templates_exist(dsn: str, names: TemplateNames) -> bool:
     return found == 2
 
 
-async def _drop_all(dsn: str, names: list[str]) -> None:
+async def _drop_all(dsn: str, names: list[str]) -> list[str]:
+    """Drop `names`; return those still there (all of them if the server cannot be reached)."""
     import asyncpg
 
-    conn = await asyncpg.connect(dsn)
+    left = []
+    try:
+        conn = await asyncpg.connect(dsn)
+    except Exception:
+        return names
     try:
         for name in names:
-            await drop_database(conn, name)
+            try:
+                await drop_database(conn, name)
+            except Exception:
+                left.append(name)
+        if left:
+            # Only what is really still there (a drop may fail after it happened).
+            with contextlib.suppress(Exception):
+                rows = await conn.fetch(
+                    "SELECT datname FROM pg_database WHERE datname = ANY($1::text[])", left
+                )
+                left = sorted(row[0] for row in rows)
     finally:
-        await conn.close()
+        with contextlib.suppress(Exception):
+            await conn.close()
+    return left
 
 
 def _owner_is_gone(name: str) -> bool:
