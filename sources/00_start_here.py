@@ -211,6 +211,7 @@ finally:
 # - **Hidden tests** are added when your notebook is graded. They check edge cases: another database, concurrency, how many statements you sent, whether connections go back to the pool. Passing the visible tests is a good sign, not a guarantee.
 # - **Checking your work**: in a terminal, `asyncdb-lab check 00_start_here` runs your notebook against a fresh database and prints each exercise's result with a hint; `asyncdb-lab progress` shows where you stand in the whole course. In JupyterLab, nbgrader's *Validate* button runs the visible tests too.
 # - **Grading**: your instructor's grader runs your notebook from top to bottom on a fresh database, restores the locked cells (setup and tests) from the original, adds the hidden tests, and scores each test cell: full points if it runs without an error, zero otherwise.
+# - **A test fails only if it raises** (or does not run, say at the time limit). What your code writes to stderr — a `logging` warning, `warnings.warn(...)`, `print(..., file=sys.stderr)` — never fails a test: `asyncdb-lab check` and the grader judge a test by its errors alone, and still show you what it wrote (the grader's feedback marks each such line `[stderr]`). nbgrader's *Validate* button is stricter: it lists a test that wrote to stderr as failing.
 #
 # Because the grader runs top to bottom, a notebook that only works when cells run out of order loses points.
 # Before you hand in, use *Kernel → Restart Kernel and Run All Cells*.

@@ -128,6 +128,10 @@ def add(a, b):
 """Check that add adds."""
 assert add(1, 2) == 3, "add(1, 2) should be 3"
 
+# %% tests id=test_add_zero points=1
+"""Check that a value a test shows is no score (nbgrader would read 0 as zero points)."""
+add(0, 0)
+
 # %% solution id=mul
 def mul(a, b):
     """Multiply."""
@@ -159,9 +163,16 @@ def sub(a, b):
 assert sub(3, 1) == 2, "sub(3, 1) should be 2"
 
 # %% tests id=test_sub_quietly points=1
-"""Check that sub warns nobody."""
+"""Check that sub may warn: only raising fails a test."""
 import sys
 print("careful", file=sys.stderr)
+
+# %% tests id=test_sub_shown points=1
+"""Check that an error shown fails the test, even one caught."""
+try:
+    sub(1, "x")
+except TypeError:
+    get_ipython().showtraceback()
 
 # %% solution id=answer_pick
 # Your answer: "a" or "b".
@@ -190,10 +201,13 @@ def test_every_outcome_of_a_notebook_outside_the_course(tmp_path: Path):
     result = check_notebook(path, timeout=3)
     got = {e.name: (e.status, {t.grade_id: t.status for t in e.tests}) for e in result.exercises}
     assert got == {
-        "add": ("done", {"test_add_small": "passed"}),
+        "add": ("done", {"test_add_small": "passed", "test_add_zero": "passed"}),
         "mul": ("not_started", {"test_mul_small": "not_started"}),
         "neg": ("failing", {"test_neg_one": "failed", "test_neg_hidden": "hidden"}),
-        "sub": ("failing", {"test_sub_small": "failed", "test_sub_quietly": "failed"}),
+        "sub": (
+            "failing",
+            {"test_sub_small": "failed", "test_sub_quietly": "passed", "test_sub_shown": "failed"},
+        ),
         "answer_pick": ("not_started", {"test_answer_pick_form": "not_started"}),
         "wait": ("failing", {"test_wait_soon": "failed"}),
     }
@@ -201,10 +215,12 @@ def test_every_outcome_of_a_notebook_outside_the_course(tmp_path: Path):
     exercises = {e.name: e for e in result.exercises}
     assert "raised SyntaxError" in exercises["neg"].message
     assert by_id["test_sub_small"].message == "sub(3, 1) should be 2"
-    assert "stderr" in by_id["test_sub_quietly"].message
+    # Writing to stderr fails no test (as when graded); the learner is still shown it.
+    assert "does not fail a test" in by_id["test_sub_quietly"].message
     assert "careful" in by_id["test_sub_quietly"].message
+    assert by_id["test_sub_shown"].message.startswith("TypeError: unsupported operand")
     assert "longer than 3 s" in by_id["test_wait_soon"].message
-    assert (result.earned, result.checkable, result.hidden) == (1, 8, 3)
+    assert (result.earned, result.checkable, result.hidden) == (3, 10, 3)
     assert not result.passed and result.done == 1
     # The first exercise not started is explained; later ones are listed, to keep it short.
     report = format_check(result)

@@ -10,7 +10,8 @@ run only when the notebook is graded.
 
 cells             nbgrader_meta, grade_id, cell_kind, cell_points
 exercises, tests  exercise_names, exercise_of, read_structure (Structure, GradeCell), code_hash
-test status       TestStatus and GradedStatus, PASSED ... MISSING, status_words
+test status       TestStatus and GradedStatus, PASSED ... MISSING, status_words (whether a test
+                  cell passed: verdict.py)
 locked cells      locked_cells, locked_cell_changes, restore_locked_cells
 hidden tests      hidden_test_lines
 errors            last_line

@@ -7,6 +7,7 @@ messages.py      what the grade command and a worker say to each other: typed, o
 worker.py        a worker: nbgrader's autograde in-process, one submission at a time
 cells.py         locked cells as released: restore deleted ones, report changes
 execute.py       execution with a notebook time limit, stop rules, canaries, output caps
+verdict.py       test cells scored by the course's rule (they fail only if they raised)
 kernel.py        the kernel's environment and sandbox
 sandbox.py       what a kernel may see and use; _sandbox_launch.py builds it
 database.py      the run's PostgreSQL, roles, and what a cell timeout leaves on the server

@@ -25,15 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from asyncdb_lab.course.notebook import (
-    FAILED,
     NOT_RUN,
-    PASSED,
     exercise_names,
     exercise_of,
     hidden_test_lines,
     last_line,
     skip_iri_grammar,
 )
+from asyncdb_lab.course.verdict import cell_verdict
 from asyncdb_lab.grading.messages import (
     TO_WORKER,
     Failed,
@@ -236,11 +235,12 @@ class GradingWorker:
             if not meta.get("grade") or name not in grades:
                 continue
             points, max_points = grades.pop(name)
-            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            outputs = cell.get("outputs", [])
+            errors = [o for o in outputs if o.get("output_type") == "error"]
             if errors and errors[0].get("evalue", "").startswith("not run: "):
                 status = NOT_RUN
             else:
-                status = PASSED if points >= max_points else FAILED
+                status = cell_verdict(outputs)  # what nbgrader scored too (ScoreByVerdict)
             tests.append(
                 {
                     "name": name,
@@ -304,6 +304,7 @@ def load_config(config_file: Path, gradebook: str) -> Any:
 
     from asyncdb_lab.grading.cells import CheckTestCells
     from asyncdb_lab.grading.execute import GradingExecute
+    from asyncdb_lab.grading.verdict import ScoreByVerdict
 
     config = PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
     config.CourseDirectory.db_url = gradebook
@@ -320,6 +321,8 @@ def load_config(config_file: Path, gradebook: str) -> Any:
         IgnorePattern,
         ClearMetadataPreprocessor,
         LimitOutput,
+        # Test cells are scored by the course's rule: they fail only if they raised.
+        ScoreByVerdict,
         SaveAutoGrades,
         AssignLatePenalties,
         CheckCellMetadata,
@@ -360,7 +363,7 @@ def redact(text: str, hidden: set[str]) -> str:
 
 def failure_message(errors: list[dict[str, Any]]) -> str:
     if not errors:
-        return "the cell wrote to stderr, which nbgrader counts as a failure"
+        return ""
     error = errors[0]
     text = f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".strip().rstrip(":")
     text = " ".join(text.split())

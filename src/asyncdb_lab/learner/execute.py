@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import nbformat
 
+from asyncdb_lab.course.notebook import FAILED
+from asyncdb_lab.course.verdict import cell_verdict, stderr_text
 from asyncdb_lab.errors import AsyncDbLabError
 
 CELL_TIMEOUT_SECONDS = 60
@@ -23,8 +25,9 @@ Outcome = Literal["ok", "error", "not_run"]
 
 @dataclass(frozen=True)
 class CellRun:
-    """How one code cell went: ok, error (with the exception's name and message), or not_run
-    (the kernel died before reaching it)."""
+    """How one code cell went: ok, error (it raised, by course/verdict.py's rule: the exception's
+    name and message), or not_run (the kernel died before reaching it). `stderr` is what it wrote
+    to stderr, which does not make it an error."""
 
     index: int
     outcome: Outcome
@@ -103,11 +106,12 @@ def run_notebook(
 def _cell_run(index: int, cell: nbformat.NotebookNode, reply: dict[str, Any] | None) -> CellRun:
     if reply is None:
         return CellRun(index, "not_run")
-    stderr = "".join(
-        o.get("text", "")
-        for o in cell.get("outputs", [])
-        if o.get("output_type") == "stream" and o.get("name") == "stderr"
-    )
-    if reply.get("status") == "error":
-        return CellRun(index, "error", reply.get("ename", ""), reply.get("evalue", ""), stderr)
+    outputs = cell.get("outputs", [])
+    stderr = stderr_text(outputs)
+    if cell_verdict(outputs, reply) == FAILED:  # the rule grading applies too
+        source: Any = reply
+        if reply.get("status") != "error":  # an error output, though the cell went on
+            source = next(o for o in outputs if o.get("output_type") == "error")
+        ename, evalue = str(source.get("ename", "")), str(source.get("evalue", ""))
+        return CellRun(index, "error", ename, evalue, stderr)
     return CellRun(index, "ok", stderr=stderr)
