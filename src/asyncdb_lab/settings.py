@@ -23,6 +23,9 @@ WORKSPACE_ENV = "ASYNCDB_LAB_WORKSPACE"
 # Another question bank file (an instructor's own), and where the drill keeps its history.
 QUESTION_BANK_ENV = "ASYNCDB_LAB_QUESTION_BANK"
 DRILL_HISTORY_ENV = "ASYNCDB_LAB_DRILL_HISTORY"
+# Set to 1 for self-study: notebook 12's reveal cells then show the key and the explanation at
+# once, instead of leaving them to the grading feedback (asyncdb_lab.interview.reveal).
+SELF_STUDY_ENV = "ASYNCDB_LAB_SELF_STUDY"
 
 # The course repository (an editable install runs from it) and its folders.
 REPO = Path(__file__).resolve().parents[2]

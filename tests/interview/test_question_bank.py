@@ -109,19 +109,58 @@ def test_notebook_12_is_built_from_the_bank_without_drift():
     )
 
 
-def test_reveal_explains_only_after_an_answer(capsys):
+def test_reveal_in_the_graded_notebook_records_the_answer_without_the_key(capsys, monkeypatch):
     from asyncdb_lab.interview.reveal import reveal
+    from asyncdb_lab.settings import SELF_STUDY_ENV
 
-    question = next(q for q in QUESTIONS if q.kind == "count")
+    monkeypatch.delenv(SELF_STUDY_ENV, raising=False)
+    question = next(q for q in QUESTIONS if q.kind == "choice")
+    name = f"answer_{question.id}"
     reveal(question.id, {})
     assert "Answer first" in capsys.readouterr().out
-    reveal(question.id, {f"answer_{question.id}": str(question.answer)})
+    reveal(question.id, {name: "z"})
     assert "not a valid answer" in capsys.readouterr().out
-    reveal(question.id, {f"answer_{question.id}": question.answer})
+    wrong = next(key for key in question.choices if key != question.answer)
+    said = {}
+    for given in (wrong, question.answer):
+        reveal(question.id, {name: given})
+        said[given] = capsys.readouterr().out
+        assert said[given].startswith(f"Recorded: {name} = {given!r}.")
+        assert "revealed in your feedback after grading" in said[given]
+        assert "✓" not in said[given] and "✗" not in said[given]
+        assert question.explanation[:30] not in said[given]
+    # Right or wrong, the same words apart from the answer itself: nothing to try letters against.
+    assert said[wrong].replace(repr(wrong), "?") == said[question.answer].replace(
+        repr(question.answer), "?"
+    )
+
+
+def test_reveal_in_self_study_mode_shows_the_key_and_why(capsys, monkeypatch):
+    from asyncdb_lab.interview.reveal import reveal
+    from asyncdb_lab.settings import SELF_STUDY_ENV
+
+    question = next(q for q in QUESTIONS if q.kind == "count")
+    name = f"answer_{question.id}"
+    monkeypatch.setenv(SELF_STUDY_ENV, "1")
+    reveal(question.id, {name: str(question.answer)})
+    assert "not a valid answer" in capsys.readouterr().out
+    reveal(question.id, {name: question.answer})
     out = capsys.readouterr().out
     assert out.startswith("✓ Right.") and question.explanation[:30] in out
-    reveal(question.id, {f"answer_{question.id}": question.answer + 1})
+    reveal(question.id, {name: question.answer + 1})
     assert capsys.readouterr().out.startswith(f"✗ The answer is {question.answer!r}.")
+    monkeypatch.delenv(SELF_STUDY_ENV)
+    reveal(question.id, {name: question.answer + 1}, self_study=True)
+    assert capsys.readouterr().out.startswith(f"✗ The answer is {question.answer!r}.")
+
+
+def test_the_graded_feedback_gives_the_explanation_the_reveal_cell_holds_back():
+    from asyncdb_lab.interview.notebook import draft
+
+    text = draft(QUESTIONS)
+    for question in (q for q in QUESTIONS if q.graded):
+        hidden = text.split(f"id=test_answer_{question.id}_key", 1)[1].split("### END HIDDEN")[0]
+        assert repr(f"Why: {question.explanation} (Taught in {question.section}.)") in hidden
 
 
 def test_every_question_links_to_a_section_that_exists():

@@ -6,4 +6,5 @@ authoring.py      notebooks as plain text, and the .ipynb nbgrader wants built f
 hints.py          hints for exercises and tests (data/hints.yaml), keyed by grade id
 notebook.py       an nbgrader notebook as checks and grading read it: cells, exercises, tests
                   and their status, locked cells, hidden tests
+verdict.py        the one rule that says whether a test cell passed: it fails if it raised
 """

@@ -36,16 +36,17 @@ def interview_hints() -> dict[str, str]:
         if not question.graded:
             continue
         name = f"answer_{question.id}"
+        # No example value: an example such as `= "a"` or `= 2` would be the key of some questions.
         form = (
-            f"a whole number of statements, e.g. `{name} = 2`"
+            "a whole number of statements, without quotes"
             if question.kind == "count"
-            else f'one letter in quotes, e.g. `{name} = "a"`'
+            else "one of " + ", ".join(f'"{key}"' for key in question.choices) + ", in quotes"
         )
-        hints[name] = f"Reread {question.section}, then answer with {form}."
+        hints[name] = f"Reread {question.section}, then set {name} to {form}."
         hints[f"test_{name}_key"] = (
             "The visible test checks only the form of your answer; the key is in the hidden "
-            "tests. If you lost the point, run the reveal cell under the question for the "
-            f"explanation, and reread {question.section}."
+            "tests. If you lost the point, your grading feedback gives the key and the "
+            f"explanation; reread {question.section}."
         )
     return hints
 

@@ -23,12 +23,12 @@ from asyncdb_lab.course.authoring import build
 from asyncdb_lab.course.authoring import write as write_notebook
 from asyncdb_lab.course.manifest import COURSE_FILE, course, write_generated_exercises
 from asyncdb_lab.interview.bank import KIND_NAMES, NOTEBOOK, Question, load_bank
-from asyncdb_lab.settings import SOLUTIONS_DIR
+from asyncdb_lab.settings import SELF_STUDY_ENV, SOLUTIONS_DIR
 
 ASSIGNMENT = NOTEBOOK
 NOTEBOOK_PATH = SOLUTIONS_DIR / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
-_OPENING = """\
+_OPENING = f"""\
 # %% [markdown] id=intro
 # # **12 · Interview prep: async databases in Python**
 #
@@ -58,10 +58,13 @@ engine = db.engine
 # %% [markdown] id=how-to-answer
 # ## How to answer
 #
-# Each question has an answer cell: set the variable it names, e.g. `answer_flush_vs_commit = "b"` for a letter, or `answer_selectinload_query_count = 3` for a number of statements, and run it.
-# The test cell below it checks the format (the key is in the hidden tests your grader adds).
-# Then run the reveal cell for the explanation and the notebook section that teaches it.
-# The same questions are in the terminal drill: `asyncdb-lab drill`.
+# Each question has an answer cell: set the variable it names to one of the letters listed under the question, in quotes, or, for a statement count, to a whole number without quotes; then run it.
+# The test cell below it checks only the form (the key is in the hidden tests your grader adds).
+#
+# **When you see the key.** Your answer is locked in when you hand the notebook in and it is graded: your feedback then shows the key and the explanation of every question you missed.
+# Until then the reveal cell under each question only confirms that your answer is recorded and names the section to reread; it does not say whether you are right, because trying letters until it said so would give the key away.
+#
+# **Self-study.** To practise with instant answers, use the terminal drill, `asyncdb-lab drill` (the same questions), or start JupyterLab with `{SELF_STUDY_ENV}=1 make lab`: the reveal cells then show right or wrong, the key and the explanation at once.
 #
 # > **Common mistake: a letter without quotes.**
 # > `answer_x = b` looks up a variable called `b` and raises NameError; write `answer_x = "b"`.
@@ -71,7 +74,7 @@ engine = db.engine
 try:
     example = b  # noqa: F821
 except NameError as error:
-    print(f"NameError: {error}")
+    print(f"NameError: {{error}}")
 example = "b"
 print("with quotes:", repr(example))
 """
@@ -110,6 +113,11 @@ def _answer_literal(question: Question) -> str:
     return repr(question.answer)
 
 
+def _feedback(question: Question) -> str:
+    """What a learner who missed the question reads in the grading feedback, after the key."""
+    return f"Why: {question.explanation} (Taught in {question.section}.)"
+
+
 def _question_cells(number: int, question: Question) -> Iterator[str]:
     """The question's cells; every id derives from the question's id, never from its number."""
     name, slug = f"answer_{question.id}", question.id.replace("_", "-")
@@ -122,12 +130,12 @@ def _question_cells(number: int, question: Question) -> Iterator[str]:
     lines += ["", f"*Taught in [{question.section}](../{question.topic}/{question.topic}.ipynb).*"]
     yield f"# %% [markdown] id=question-{slug}\n" + _markdown("\n".join(lines))
     if question.kind == "count":
-        form, kind, check = "a whole number, e.g. 2", "int", "{0} >= 0"
-        visible_hint = f"{name} should be a whole number of statements, e.g. {name} = 2."
+        form, kind, check = "a whole number of statements, without quotes", "int", "{0} >= 0"
+        visible_hint = f"{name} should be a whole number of statements (an int, no quotes)."
     else:
         letters = ", ".join(f'"{k}"' for k in question.choices)
         form, kind, check = f"one of {letters}", "str", "{0} in (" + letters + ",)"
-        visible_hint = f'{name} should be one letter in quotes, e.g. {name} = "a".'
+        visible_hint = f"{name} should be one of {letters}: a letter in quotes."
     yield (
         f"# %% solution id={name}\n"
         f"# Your answer: {form}.\n"
@@ -144,12 +152,13 @@ def _question_cells(number: int, question: Question) -> Iterator[str]:
         f"assert type({name}) is {kind} and {check.format(name)}, {visible_hint!r}\n"
         "### BEGIN HIDDEN TESTS\n"
         f"expect({name}, {_answer_literal(question)}, 'Your answer to question {number}',\n"
-        "       'Run the reveal cell below for the explanation.')\n"
+        f"       {_feedback(question)!r})\n"
         "### END HIDDEN TESTS"
     )
     yield (
         f"# %% id=reveal-{slug}\n"
-        f"# The explanation, once you have answered:\nreveal({question.id!r}, globals())"
+        "# Records your answer; the key and the explanation come with your feedback:\n"
+        f"reveal({question.id!r}, globals())"
     )
 
 
