@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from sqlalchemy import text
-from support.postgres import fetchval
+from support.postgres import connection_is_dead, fetchval
 
 from asyncdb_lab import GUARD_RAILS, disposable_database
 from asyncdb_lab.databases import current_server
@@ -85,21 +85,11 @@ async def test_asking_again_with_the_same_label_replaces_the_previous_database()
     try:
         assert first.name != second.name
         assert not await database_exists(first.name)
-        assert conn.is_closed() or await _connection_is_dead(conn)
+        assert conn.is_closed() or await connection_is_dead(conn)
         assert await fetchval(second.dsn, "SELECT count(*) FROM users") == 1000
     finally:
         await second.drop()
     assert not await database_exists(second.name)
-
-
-async def _connection_is_dead(conn: asyncpg.Connection) -> bool:
-    try:
-        await conn.fetchval("SELECT 1")
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-        return True
-    finally:
-        conn.terminate()
-    return False
 
 
 @pytest.mark.asyncio

@@ -31,6 +31,7 @@ from support.postgres import (
     WORKER_IN,
     autovacuum_worker_in,
     connected,
+    connection_is_dead,
     fetchval,
     keep_autovacuum_busy,
 )
@@ -100,7 +101,7 @@ async def test_force_fails_for_the_owner_while_autovacuum_works_and_drop_databas
         await drop_database(owner, name)
         assert time.monotonic() - started < 5  # no wait for a timeout: the worker was told to go
     assert not await exists(admin_dsn, name)
-    assert await _is_dead(left_open)
+    assert await connection_is_dead(left_open)
 
 
 @pytest.mark.asyncio
@@ -285,13 +286,3 @@ async def _workers(dsn: str, name: str) -> set[int]:
 
 async def _exist(busy: Busy, names: list[str]) -> list[bool]:
     return [await exists(busy.server.admin_dsn, name) for name in names]
-
-
-async def _is_dead(conn: asyncpg.Connection) -> bool:
-    try:
-        await conn.fetchval("SELECT 1")
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-        return True
-    finally:
-        conn.terminate()
-    return False

@@ -70,3 +70,14 @@ async def autovacuum_worker_in(superuser_dsn: str, name: str, timeout: float = 6
                 return int(pid)
             await asyncio.sleep(0.05)
     raise AssertionError(f"no autovacuum worker came to {name} within {timeout:.0f} s")
+
+
+async def connection_is_dead(conn: asyncpg.Connection) -> bool:
+    """True when `conn` can no longer run a query (the server ended it); closes it either way."""
+    try:
+        await conn.fetchval("SELECT 1")
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        return True
+    finally:
+        conn.terminate()
+    return False
