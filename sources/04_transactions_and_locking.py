@@ -185,6 +185,49 @@ async with Session.begin() as session:
 print("new balance (None means: not enough money, nothing changed):", new_balance)
 print(sql)
 
+# %% [markdown] id=mistake-lock-after-read
+# > **Common mistake: reading a row first, and locking it later.**
+# > Code often loads an account (to check that it exists, or to show it), and only later locks it with `with_for_update()` before changing it.
+# > The `SELECT … FOR UPDATE` does run, waits for the lock, and gets the newest committed row from the server.
+# > But a session keeps one object per row (its *identity map*, for as long as your code holds the object), and a query that returns a row it already holds gives you that object *without overwriting its attributes*, so that changes you have not flushed are never lost (notebook 02).
+# > You hold the lock, and still compute from the balance read before it.
+# > The next cell reads account 6, lets another transaction deposit 100.00 and commit, then locks the row and adds 10.00.
+
+# %% id=mistake-lock-after-read-code
+async def add_after_reading(account_id: int, amount: Decimal, *, populate_existing: bool = False) -> None:
+    async with Session.begin() as session:
+        account = await session.get(Account, account_id)  # a plain read: the session now holds this Account
+        async with engine.begin() as other:  # meanwhile another transaction deposits 100.00 and commits
+            await other.execute(text("UPDATE accounts SET balance = balance + 100 WHERE id = :id"), {"id": account_id})
+        locking = select(Account).where(Account.id == account_id).with_for_update()
+        if populate_existing:
+            locking = locking.execution_options(populate_existing=True)
+        with count_statements(session) as sql:
+            account = (await session.scalars(locking)).one()
+        committed = (await balances(engine, [account_id]))[account_id]
+        print(f"after the lock, the object says {account.balance}; the database says {committed}")
+        account.balance += amount
+    print(sql)
+
+
+before = (await balances(engine, [6]))[6]
+await add_after_reading(6, Decimal("10.00"))
+expected = before + Decimal("100.00") + Decimal("10.00")
+after = (await balances(engine, [6]))[6]
+print(f"\nexpected {before} + 100.00 + 10.00 = {expected}; the database has {after}: {expected - after} lost")
+
+# %% [markdown] id=fix-populate-existing
+# The fix: tell the locking query to overwrite what the session holds, with the execution option `populate_existing=True` (`select(…).with_for_update().execution_options(populate_existing=True)`, or `session.get(Account, id, with_for_update=True, populate_existing=True)`).
+# It overwrites changes you have not flushed yet as well, so lock before you change anything.
+# Simpler still, make the `FOR UPDATE` the first read of those rows in the transaction: a new session holds no objects yet, so the locked rows are the ones you get (the exercise below works that way).
+
+# %% id=fix-populate-existing-code
+before = (await balances(engine, [6]))[6]
+await add_after_reading(6, Decimal("10.00"), populate_existing=True)
+expected = before + Decimal("100.00") + Decimal("10.00")
+after = (await balances(engine, [6]))[6]
+print(f"\nexpected {before} + 100.00 + 10.00 = {expected}; the database has {after}")
+
 # %% [markdown] id=part-c-deadlocks-consistent-lock
 # ---
 # ## Part C — Deadlocks and a consistent lock order (0 points)
@@ -330,7 +373,7 @@ print("total before: 150.00, total after:", debited + credited)
 # - Whenever it raises, no balance has changed.
 # - Hundreds of transfers run at the same time, in both directions between the same accounts, must all be correct: no lost updates, no deadlocks (not even ones you catch and retry), no lock timeouts.
 #
-# Hints: `async with session_factory.begin() as session:`; lock both rows in one `SELECT … WHERE id IN (…) ORDER BY id FOR UPDATE`.
+# Hints: `async with session_factory.begin() as session:`; lock both rows in one `SELECT … WHERE id IN (…) ORDER BY id FOR UPDATE`, before anything else reads them in that session (the common mistake at the end of Part B).
 
 # %% readonly id=insufficient-funds
 class InsufficientFunds(Exception):
@@ -363,6 +406,7 @@ async def transfer(session_factory, from_id: int, to_id: int, amount: Decimal) -
             .order_by(Account.id)  # every transfer locks in id order: no deadlocks
             .with_for_update()
         )
+        # The first read in this session, so the objects carry the locked rows' values (no populate_existing needed).
         accounts = {account.id: account for account in (await session.scalars(statement)).all()}
         missing = sorted({from_id, to_id} - accounts.keys())
         if missing:
@@ -546,7 +590,10 @@ async with disposable_database(seed=True, label="check_transfer_race", say=False
 expect([o for o in outcomes if o is not None], [], "errors raised by 20 concurrent transfers of 1.00",
        "Every transfer had enough money.")
 expect(after, {1: before[1] - 20, 2: before[2] + 20}, "balances after 20 concurrent transfers of 1.00",
-       "Some updates were lost: lock the rows (SELECT … FOR UPDATE) before reading the balances.")
+       "Some updates were lost: lock the rows (SELECT … FOR UPDATE) before reading the balances. "
+       "Already locking them? If the session read an account before the lock (to check that it exists, "
+       "say), the locking SELECT gives back that same object with the balance read before: make the locking "
+       "SELECT the first read, or add .execution_options(populate_existing=True) to it.")
 ### BEGIN HIDDEN TESTS
 async with disposable_database(seed=True, label="check_transfer_race", say=False) as check:
     async with check.engine.begin() as conn:
@@ -570,7 +617,8 @@ for (source, target, amount), outcome in zip(transfers, outcomes, strict=True):
         expected[target] += amount
 expect(after, expected, "balances after 150 concurrent transfers from account 11 (40.00)",
        "Updates were lost: the balances do not match the transfers that succeeded. "
-       "Lock the rows before reading them, in the same transaction as the writes.")
+       "Lock the rows before reading them, in the same transaction as the writes. A locking SELECT does "
+       "not refresh an account the session read earlier: lock first, or use populate_existing=True.")
 ### END HIDDEN TESTS
 
 # %% tests id=test_transfer_concurrent_both_ways points=3
@@ -600,9 +648,11 @@ for (source, target, amount), outcome in zip(transfers, outcomes, strict=True):
         expected[source] -= amount
         expected[target] += amount
 expect(sum(after.values()), sum(before.values()), "the total of the three balances",
-       "Money appeared or vanished: updates were lost.")
+       "Money appeared or vanished: updates were lost. Lock both rows before reading them; a locking SELECT "
+       "does not refresh an account the session read earlier: lock first, or use populate_existing=True.")
 expect(after, expected, "balances after 200 concurrent transfers in both directions",
-       "Updates were lost: lock both rows before reading them.")
+       "Updates were lost: lock both rows before reading them. A locking SELECT does not refresh an "
+       "account the session read earlier: lock first, or use populate_existing=True.")
 ### END HIDDEN TESTS
 
 # %% [markdown] id=summary
@@ -612,6 +662,7 @@ expect(after, expected, "balances after 200 concurrent transfers in both directi
 # - An `AsyncSession` begins a transaction on its first statement; `async with Session.begin() as session:` makes one block one transaction, committed at the end and rolled back on an exception. Calling `session.begin()` after a query raises.
 # - A read-modify-write without a lock loses updates under concurrency, silently.
 # - `SELECT … FOR UPDATE` makes the next writer wait; an atomic `UPDATE … SET balance = balance - x WHERE balance >= x` needs no separate lock at all.
+# - A locking query does not refresh an object the session already holds: lock before the first read, or add `execution_options(populate_existing=True)`.
 # - Locking two rows in different orders deadlocks: lock them in one statement ordered by primary key.
 # - REPEATABLE READ and SERIALIZABLE replace waiting with errors (`40001`) that the caller must retry.
 # - Money is `Decimal`, built from strings, with the column's scale; `float` arithmetic with a `Decimal` raises `TypeError`.
@@ -627,7 +678,7 @@ expect(after, expected, "balances after 200 concurrent transfers in both directi
 # <details><summary>Answers</summary>
 #
 # 1. Make one block one unit of work: `async with session_factory.begin() as session:` (or autobegin plus one `await session.commit()` at the end). Everything inside commits together or rolls back together when an exception leaves the block; `flush()` sends statements early (to get ids) without committing. Do not call `session.begin()` on a session that has already run a query (it raises `InvalidRequestError`), do not commit inside helpers that are part of a bigger unit, and keep transactions short, especially when they hold locks. To undo only part of the work, use a savepoint (notebook 05).
-# 2. Never read a value into Python and write back a value computed from it without protection. Best when possible: an atomic statement, `UPDATE accounts SET balance = balance - :x WHERE id = :id AND balance >= :x`, and check the row count (or `RETURNING`). Otherwise lock first: `SELECT … FOR UPDATE` in the same transaction as the write; when several rows are locked, lock them in a consistent order (one `SELECT … WHERE id IN (…) ORDER BY id FOR UPDATE`), or transactions deadlock. Optimistic alternatives: a version column (`version_id_col`) that makes a stale write fail, or REPEATABLE READ / SERIALIZABLE with a retry on `40001`. Keep transactions short and set `lock_timeout`.
+# 2. Never read a value into Python and write back a value computed from it without protection. Best when possible: an atomic statement, `UPDATE accounts SET balance = balance - :x WHERE id = :id AND balance >= :x`, and check the row count (or `RETURNING`). Otherwise lock first: `SELECT … FOR UPDATE` in the same transaction as the write (with the ORM, before any other read of those rows, or with `populate_existing=True`: the locking query does not refresh objects the session already holds); when several rows are locked, lock them in a consistent order (one `SELECT … WHERE id IN (…) ORDER BY id FOR UPDATE`), or transactions deadlock. Optimistic alternatives: a version column (`version_id_col`) that makes a stale write fail, or REPEATABLE READ / SERIALIZABLE with a retry on `40001`. Keep transactions short and set `lock_timeout`.
 # 3. Each locks the source first, so transfers in opposite directions lock the two rows in opposite orders and wait for each other; PostgreSQL aborts one with `40P01`. Lock both rows in one statement ordered by id (or sort the ids before locking), so every transaction takes the locks in the same order.
 # 4. It fails with a serialization failure (`40001`, "could not serialize access due to concurrent update"); the whole transaction must be retried from the start, in a new transaction.
 # 5. Binary floats cannot represent most decimal fractions, so sums drift (0.1 + 0.2 is 0.30000000000000004). `Decimal` is exact and is what `Numeric` columns return; `Decimal` arithmetic with a `float` raises `TypeError`. Build `Decimal` from strings, and keep amounts to the column's scale.
@@ -641,5 +692,6 @@ expect(after, expected, "balances after 200 concurrent transfers in both directi
 # - PostgreSQL: [`SELECT` … the locking clause](https://www.postgresql.org/docs/current/sql-select.html#SQL-FOR-UPDATE-SHARE)
 # - SQLAlchemy: [Transactions and connection management (Session)](https://docs.sqlalchemy.org/en/20/orm/session_transaction.html)
 # - SQLAlchemy: [`Select.with_for_update()`](https://docs.sqlalchemy.org/en/20/core/selectable.html#sqlalchemy.sql.expression.Select.with_for_update) and [setting isolation levels](https://docs.sqlalchemy.org/en/20/orm/session_transaction.html#setting-transaction-isolation-levels-dbapi-autocommit)
+# - SQLAlchemy: [Populate existing](https://docs.sqlalchemy.org/en/20/orm/queryguide/api.html#populate-existing): refreshing objects the session already holds
 # - SQLAlchemy: [Configuring a version counter](https://docs.sqlalchemy.org/en/20/orm/versioning.html)
 # - Python: [`decimal` — decimal fixed-point arithmetic](https://docs.python.org/3/library/decimal.html)

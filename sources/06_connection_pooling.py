@@ -69,7 +69,7 @@ print(pool_snapshot(engine))
 # > **Common mistake: `poolclass=QueuePool` on an async engine.**
 # > A widely copied configuration passes `poolclass=QueuePool` "for production".
 # > `QueuePool` waits for a free connection with a thread lock, which would block the event loop; the async engine refuses it outright.
-# > The next cell shows the real error; the fix is to leave `poolclass` out (you get `AsyncAdaptedQueuePool`, the same queue pool with an asyncio-friendly queue) — or to name `AsyncAdaptedQueuePool` or `NullPool` explicitly.
+# > The next cell shows the real error; the fix is to leave `poolclass` out (you get `AsyncAdaptedQueuePool`, the same queue pool with an asyncio-friendly queue) — or to name `AsyncAdaptedQueuePool` explicitly, or `NullPool` (without `pool_size` and `max_overflow`: it refuses them, as shown below).
 
 # %% id=mistake-poolclass-queuepool-async-code
 from sqlalchemy.exc import ArgumentError
@@ -96,7 +96,27 @@ await fixed.dispose()
 # | `pool_recycle` | -1 (off) | replace a connection at checkout once it is older than this many seconds |
 # | `pool_pre_ping` | False | test a connection at checkout and replace it if it is dead |
 #
-# `NullPool` ignores all of them. It is the right choice when something else does the pooling (PgBouncer, Part F), and in tests that create a new event loop per test: an asyncpg connection belongs to the loop that opened it, so a pooled connection cannot be handed to the next test's loop.
+# `NullPool` is the right choice when something else does the pooling (PgBouncer, Part F), and in tests that create a new event loop per test: an asyncpg connection belongs to the loop that opened it, so a pooled connection cannot be handed to the next test's loop.
+
+# %% [markdown] id=nullpool-refuses-queue-settings
+# `NullPool` has no queue, so the queue's settings mean nothing to it, and it does not quietly ignore them: `pool_size`, `max_overflow` and `pool_timeout` make `create_async_engine` raise `TypeError`.
+# `pool_recycle` and `pool_pre_ping` belong to every pool, so they are accepted, but they change nothing here: every checkout opens a new connection, which is never old, and pre-ping skips a connection it has just opened.
+# When you switch an engine to `NullPool`, delete its size settings. The next cell tries each setting:
+
+# %% id=nullpool-refuses-queue-settings-code
+try:
+    create_async_engine(db.url, poolclass=NullPool, pool_size=5)
+except TypeError as error:
+    print(f"pool_size=5 -> TypeError: {error}")
+
+for setting, value in {"max_overflow": 10, "pool_timeout": 30, "pool_recycle": 300, "pool_pre_ping": True}.items():
+    try:
+        some_engine = create_async_engine(db.url, poolclass=NullPool, **{setting: value})
+    except TypeError as error:
+        print(f"{setting}={value} -> {type(error).__name__}")
+    else:
+        print(f"{setting}={value} -> accepted, pool {type(some_engine.pool).__name__}")
+        await some_engine.dispose()
 
 # %% [markdown] id=part-b-pool-runs-dry
 # ---
@@ -513,12 +533,19 @@ await nowhere.dispose()
 #
 # Write `healthcheck(engine, timeout=1.0)`:
 #
-# - run `SELECT 1` through `engine`'s own pool, and give the whole attempt (waiting for a connection included) at most `timeout` seconds;
+# - run `SELECT 1` through `engine`'s own pool, and give the whole attempt (waiting for a connection included) at most `timeout` seconds: answer by then, even when the server stops answering in the middle of the query;
 # - return `{"status": "ok", "latency_ms": <float>, "pool": pool_report(engine)}` when it answered, with the time the attempt took in milliseconds;
 # - return `{"status": "unavailable", "latency_ms": None, "pool": pool_report(engine)}` on any failure: refused, timed out, pool exhausted, connection killed;
-# - never raise, and give the connection back to the pool in every case.
+# - never raise, and give the connection back to the pool in every case (a cancelled attempt may do so after you have answered).
 #
 # Hint: `asyncio.wait_for(coroutine, timeout)` cancels the coroutine and raises `TimeoutError` when time runs out; `async with` still returns the connection when the block is cancelled.
+
+# %% [markdown] id=wait-for-waits-for-cleanup
+# One more trap, for the deadline: on time-out, `wait_for` cancels the coroutine and then waits until it has *finished*, clean-up included.
+# Usually that takes a moment. But when the server stops answering in the middle of the query (a frozen server, a network that silently drops packets), SQLAlchemy throws that connection away with a polite close that waits up to 2 s for the server (asyncpg's `close(timeout=2)`): a `healthcheck(engine, timeout=0.5)` built on `wait_for` alone answers after about 2.5 s.
+# To answer at the deadline, start the attempt as a task (`attempt = asyncio.ensure_future(probe())`) and give `wait_for` a shield of it, `asyncio.shield(attempt)`: at the deadline `wait_for` cancels only the shield and returns at once.
+# Then cancel the task yourself (`attempt.cancel()`, harmless when it has finished): it cleans up, and gives its connection back to the pool, on its own.
+# A hidden test freezes the server under a pooled connection and expects the answer in time.
 
 # %% solution id=healthcheck
 async def healthcheck(engine, timeout: float = 1.0) -> dict:
@@ -530,10 +557,14 @@ async def healthcheck(engine, timeout: float = 1.0) -> dict:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    attempt = asyncio.ensure_future(probe())
     try:
-        await asyncio.wait_for(probe(), timeout)
+        # wait_for on a shield: at the deadline it stops waiting at once, without waiting for the clean-up
+        await asyncio.wait_for(asyncio.shield(attempt), timeout)
     except Exception:  # refused (OSError), timed out, pool exhausted, killed (DBAPIError): all "unavailable"
         return {"status": "unavailable", "latency_ms": None, "pool": pool_report(engine)}
+    finally:
+        attempt.cancel()  # still running: stop it; it cleans up and returns its connection on its own
     latency_ms = (time.perf_counter() - started) * 1000
     return {"status": "ok", "latency_ms": latency_ms, "pool": pool_report(engine)}
     ### END SOLUTION
@@ -628,7 +659,7 @@ async with disposable_database(label="check_health", say=False) as check:
 ### END HIDDEN TESTS
 
 # %% tests id=test_healthcheck_unreachable points=2
-"""Check that healthcheck reports an unreachable database as unavailable, quickly, without raising."""
+"""Check that healthcheck reports an unreachable or frozen database as unavailable, in time, without raising."""
 import asyncio
 import socket
 import time
@@ -676,6 +707,71 @@ try:
 finally:
     await silent_engine.dispose()
     silent_server.close()
+
+# A server that stops answering under a pooled connection: a relay passes the bytes until it is frozen.
+from sqlalchemy import make_url, text
+
+_flowing = asyncio.Event()
+_flowing.set()
+_target = make_url(db.url)
+_host, _port = _target.query.get("host") or _target.host or "localhost", _target.port or 5432
+
+
+async def _pipe(reader, writer):
+    try:
+        while data := await reader.read(65536):
+            await _flowing.wait()
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        writer.close()
+
+
+async def _relay(reader, writer):
+    await _flowing.wait()
+    if _host.startswith("/"):
+        upstream = await asyncio.open_unix_connection(f"{_host}/.s.PGSQL.{_port}")
+    else:
+        upstream = await asyncio.open_connection(_host, _port)
+    await asyncio.gather(_pipe(reader, upstream[1]), _pipe(upstream[0], writer))
+
+relay = await asyncio.start_server(_relay, "127.0.0.1", 0)
+frozen_engine = create_async_engine(
+    _target.set(host="127.0.0.1", port=relay.sockets[0].getsockname()[1]).difference_update_query(["host"]),
+    pool_size=1, max_overflow=0)
+try:
+    async with frozen_engine.connect() as conn:  # a warm pool: one connection, through the relay
+        await conn.execute(text("SELECT 1"))
+    _flowing.clear()  # from now on the server answers nothing
+    started = time.perf_counter()
+    try:
+        frozen = await asyncio.wait_for(healthcheck(frozen_engine, timeout=0.5), 5)
+    except TimeoutError:
+        raise AssertionError(
+            "healthcheck(engine, timeout=0.5) was still waiting after 5 s when the server stopped answering a "
+            "pooled connection. Bound the whole attempt with asyncio.wait_for(…, timeout).") from None
+    elapsed = time.perf_counter() - started
+    expect(frozen["status"], "unavailable", "status when the server stops answering a pooled connection", "")
+    assert elapsed < 2.0, (
+        f"healthcheck(timeout=0.5) answered after {elapsed:.2f} s when the server stopped answering a pooled "
+        "connection. wait_for waits for the cancelled attempt's clean-up, and SQLAlchemy closes a silent "
+        "connection politely, waiting up to 2 s: run the attempt as a task, wait_for asyncio.shield(task), "
+        "then cancel the task without waiting for it.")
+    _flowing.set()  # the server answers again
+    for _ in range(100):
+        if frozen_engine.pool.checkedout() == 0:
+            break
+        await asyncio.sleep(0.05)
+    expect(frozen_engine.pool.checkedout(), 0, "connections checked out 5 s after the server answers again",
+           "An attempt you stopped waiting for must still give its connection back to the pool.")
+    again = await asyncio.wait_for(healthcheck(frozen_engine, timeout=2.0), 5)
+    expect(again["status"], "ok", "status once the server answers again", "")
+finally:
+    _flowing.set()
+    await frozen_engine.dispose()
+    relay.close()
 ### END HIDDEN TESTS
 
 # %% tests id=test_healthcheck_exhausted points=2
@@ -814,12 +910,12 @@ for name in ("sqlalchemy.engine.Engine", "sqlalchemy.pool.impl.AsyncAdaptedQueue
 # ---
 # ## Summary
 #
-# - An async engine pools with `AsyncAdaptedQueuePool`; `poolclass=QueuePool` raises `ArgumentError`. `NullPool` for tests with per-test event loops and behind PgBouncer.
+# - An async engine pools with `AsyncAdaptedQueuePool`; `poolclass=QueuePool` raises `ArgumentError`. `NullPool` for tests with per-test event loops and behind PgBouncer; it refuses `pool_size`, `max_overflow` and `pool_timeout` with `TypeError`.
 # - `pool_size + max_overflow` checkouts at once; the next one waits in your process up to `pool_timeout`, then raises `sqlalchemy.exc.TimeoutError`.
 # - Size it: (`pool_size` + `max_overflow`) × workers < `max_connections` − reserved, with room to spare.
 # - `overflow()` is negative below `pool_size`; report `max(0, overflow())` and `checkedout() + checkedin()` open connections.
 # - `pool_pre_ping` replaces connections that died while idle, for a round trip per checkout; it cannot save a connection that dies mid-transaction. `pool_recycle` replaces old connections by age.
-# - A health check runs a real query through the app's pool, under a timeout, and never raises.
+# - A health check runs a real query through the app's pool, under a timeout, and never raises; it answers at the deadline instead of waiting for the cancelled attempt's clean-up (`wait_for` on `asyncio.shield(task)`, then `task.cancel()`).
 # - Behind PgBouncer (transaction mode): `prepared_statement_cache_size=0`, `statement_cache_size=0`, unique statement names, `NullPool`. No `echo` in production.
 #
 # ## Interview questions

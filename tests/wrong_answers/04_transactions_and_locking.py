@@ -87,6 +87,27 @@ WRONG_ANSWERS = {
 """,
         ),
         (
+            "checks that the accounts exist, then locks them in id order without populate_existing "
+            "(the locking SELECT returns the stale objects of the identity map)",
+            SIGNATURE
+            + VALIDATION
+            + """    async with session_factory.begin() as session:
+        source = await session.get(Account, from_id)
+        target = await session.get(Account, to_id)
+        if source is None or target is None:
+            raise LookupError("no such account")
+        locked = await session.scalars(
+            select(Account).where(Account.id.in_([from_id, to_id])).order_by(Account.id).with_for_update()
+        )
+        accounts = {account.id: account for account in locked}
+        source, target = accounts[from_id], accounts[to_id]
+        if source.balance < amount:
+            raise InsufficientFunds(f"account {from_id} cannot pay {amount}")
+        source.balance -= amount
+        target.balance += amount
+""",
+        ),
+        (
             "atomic UPDATEs, but source first then destination (deadlocks)",
             SIGNATURE
             + VALIDATION

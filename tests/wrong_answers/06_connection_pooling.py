@@ -93,6 +93,24 @@ WRONG_ANSWERS = {
 ''',
         ),
         (
+            "wait_for alone: waits for the cancelled attempt's clean-up, 2 s more on a server that "
+            "stopped answering",
+            '''async def healthcheck(engine, timeout: float = 1.0) -> dict:
+    """SELECT 1 through the engine's pool within timeout seconds; report status, latency and pool, never raise."""
+    started = time.perf_counter()
+
+    async def probe() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(probe(), timeout)
+    except Exception:
+        return {"status": "unavailable", "latency_ms": None, "pool": pool_report(engine)}
+    return {"status": "ok", "latency_ms": (time.perf_counter() - started) * 1000, "pool": pool_report(engine)}
+''',
+        ),
+        (
             "lets errors escape (raises when the database is unreachable)",
             '''async def healthcheck(engine, timeout: float = 1.0) -> dict:
     """SELECT 1 through the engine's pool within timeout seconds; report status, latency and pool, never raise."""
