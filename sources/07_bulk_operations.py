@@ -116,7 +116,7 @@ for label, method in METHODS.items():
 # %% [markdown] id=now-measurement
 # Now the measurement: 2,000 rows each, into an empty `users` table of a second database (`label="bench"`, tables without rows), truncated before every run so that each method starts from the same state.
 # The fast methods run three times and the median is shown; the per-row loop and `add_all` run once, because once is slow enough.
-# The last column is the lesson: how many times slower than COPY each method is *on this machine*. Your numbers will differ; the order will not.
+# The last column is the lesson: how many times slower than COPY each method is *on this machine*. Your numbers will differ, and methods that finish within a few milliseconds of each other can swap places from one run to the next; the large gaps stay.
 
 # %% id=now-measurement-code
 import statistics
@@ -150,10 +150,39 @@ for label, (statements, elapsed) in measured.items():
 # - The per-row loop pays a round trip per row: it is the slowest by far, and it grows linearly with the rows.
 # - `add_all` sends only two statements (two pages of 1,000), yet it is several times slower than the bulk forms: it builds 2,000 Python objects, tracks them in the unit of work and copies the returned ids back into them. Use it when you need the objects afterwards.
 # - ORM bulk insert and Core executemany are close: both are one executemany without RETURNING. Reach for these when you only need the rows in the table.
-# - `returning()` costs a little more than executemany and gives you the ids.
+# - `returning()` gives you the ids at about the same price: two multi-row INSERTs instead of one executemany. These three are a close race, and which of them comes first changes from run to run (the next cell shows it).
 # - COPY wins because there is no statement per row to bind and execute at all; the one statement counted for it is the `SELECT 1` explained in Part D.
 #
-# The course's reference measurement (20,000 rows, the same machine class) gave the same order: COPY 0.024 s, executemany 0.087 s, ORM bulk 0.13 s, `returning()` 0.19 s, `add_all` 0.62 s, per row 5.7 s.
+# The course's reference measurement (20,000 rows, the same machine class) showed the same large gaps: COPY 0.024 s, executemany 0.087 s, ORM bulk 0.13 s, `returning()` 0.19 s, `add_all` 0.62 s, per row 5.7 s.
+#
+# So read a ranking only where the gap is large. The next cell runs the three methods in the middle five more times each, on the same table, and prints the order they finished in every round, and how far apart they were.
+
+# %% id=middle-three-rounds
+middle = ["ORM bulk insert(User), list", "Core executemany", "insert().returning(), list"]
+orders = []
+for round_number in range(1, 6):
+    timings = {}
+    for label in middle:
+        async with bench.session_factory() as session:
+            await session.execute(text("TRUNCATE users RESTART IDENTITY CASCADE"))
+            await session.commit()
+        async with bench.session_factory() as session:
+            started = time.perf_counter()
+            await METHODS[label](session, bench_rows)
+            await session.commit()
+            timings[label] = time.perf_counter() - started
+    order = sorted(timings, key=timings.get)
+    orders.append(order)
+    print(f"round {round_number}: " + " < ".join(f"{label} {timings[label] * 1000:.1f} ms" for label in order))
+print(f"different orders in {len(orders)} rounds: {len({tuple(order) for order in orders})}")
+print(f"for scale, from the table above: COPY {measured['COPY (asyncpg)'][1] * 1000:.1f} ms, "
+      f"add_all {measured['add_all + flush'][1] * 1000:.1f} ms, one execute per row {measured['one execute per row'][1] * 1000:.0f} ms")
+
+# %% [markdown] id=returning-row-order
+# A few milliseconds, and the odd slow round, decide the middle of the ranking; COPY, `add_all` and the per-row loop are in another league either way.
+#
+# One more thing about `returning()`: in every run measured for this course, the ids came back in the order of the rows passed in, but PostgreSQL does not document any order for the rows a multi-row INSERT returns.
+# When you pair each id with the row it belongs to, ask for the order: with `insert(User).returning(User.id, sort_by_parameter_order=True)`, SQLAlchemy sends the sentinel form that `add_all` sends (`INSERT … SELECT … FROM (VALUES …) ORDER BY sen_counter`, seen in the first cell of this part) and hands the rows back in the order of your list.
 
 # %% [markdown] id=mistake-inserting-same-rows
 # > **Common mistake: inserting the same rows twice.**
@@ -514,25 +543,34 @@ print(f"rows as parameters (executemany):    {rows_as_parameters * 1000:6.1f} ms
       f"({rows_inside / rows_as_parameters:.0f}× faster)")
 
 # %% [markdown] id=chunking-big-loads
-# **Chunking big loads.** One statement can carry at most 32,767 bind parameters: PostgreSQL's wire protocol counts them in 16 bits, and asyncpg refuses more.
-# `.values()` with 10,000 products needs 4 parameters per row, 40,000 in all, so it fails; the executemany shape sends 4 per row and never gets near the limit.
-# The same wall stops any statement with too many placeholders, for example an `IN (…)` list of 40,000 ids (SQLAlchemy renders one placeholder per id):
+# **Chunking big loads.** A statement cannot carry any number of bind parameters, and where the ceiling sits depends on the driver.
+# PostgreSQL's protocol sends the values with a count in front, a 16-bit field that the server reads as unsigned: up to 65,535.
+# asyncpg keeps that count in a *signed* 16-bit integer, so it refuses more than 32,767 values for one statement, with its own error, before the values are sent. libpq, under psycopg, allows the full 65,535.
+#
+# With asyncpg, the driver of this course, `.values()` with 10,000 products needs 4 parameters per row, 40,000 in all, so it fails; the executemany shape sends 4 per row and never gets near either ceiling.
+# The same wall stops any statement with too many placeholders, for example an `IN (…)` list of ids (SQLAlchemy renders one placeholder per id).
+# The next cell sends 40,000 ids through asyncpg and then through psycopg, on the same database, and finally 70,000 through psycopg:
 
 # %% id=chunking-big-loads-code
 from sqlalchemy import bindparam
+from sqlalchemy.ext.asyncio import create_async_engine
 
 in_list = text("SELECT count(*) FROM products WHERE id IN :ids").bindparams(
     bindparam("ids", expanding=True)
 )
-async with Session() as session:
-    try:
-        await session.execute(in_list, {"ids": list(range(40_000))})
-    except DBAPIError as error:
-        print(f"{type(error).__name__}: {str(error.orig).splitlines()[0]}")
-    await session.rollback()
+psycopg_engine = create_async_engine(db.url.replace("+asyncpg", "+psycopg"))
+for driver, target, how_many in [("asyncpg", engine, 40_000), ("psycopg", psycopg_engine, 40_000),
+                                 ("psycopg", psycopg_engine, 70_000)]:
+    async with target.connect() as conn:
+        try:
+            matched = (await conn.execute(in_list, {"ids": list(range(how_many))})).scalar_one()
+            print(f"{driver}, {how_many:,} parameters: ran, {matched} products matched")
+        except DBAPIError as error:
+            print(f"{driver}, {how_many:,} parameters: {type(error).__name__}: {str(error.orig).splitlines()[0]}")
+await psycopg_engine.dispose()
 
 # %% [markdown] id=so-statement-must-carry
-# So when a statement must carry rows or values inside it (`.values()`, raw SQL with many placeholders), cut them into chunks that stay under the limit: `for start in range(0, len(rows), 1_000): … rows[start:start + 1_000]`.
+# So when a statement must carry rows or values inside it (`.values()`, raw SQL with many placeholders), cut them into chunks that stay under your driver's limit (32,767 with asyncpg): `for start in range(0, len(rows), 1_000): … rows[start:start + 1_000]`.
 # Read a load that is too big for memory from a generator, a chunk at a time, and keep every chunk in one transaction when the load must be all-or-nothing.
 # A long list of values for `IN` is better sent as *one* array parameter, `WHERE id = ANY(:ids)` (notebook 08).
 
@@ -740,7 +778,7 @@ async with disposable_database(seed=True, label="check_upsert_big", say=False) a
     except DBAPIError as error:
         raise AssertionError(
             f"upsert_products failed on 10,000 rows: {str(error.orig).splitlines()[0]}. "
-            "A statement can carry at most 32,767 parameters: pass the rows as parameters, or chunk."
+            "asyncpg binds at most 32,767 parameters to one statement: pass the rows as parameters, or chunk."
         ) from None
     finally:
         release()
@@ -1116,10 +1154,10 @@ async with Session() as session:
 # ---
 # ## Summary
 #
-# - Bulk loads are about round trips and per-row work. Measured here: COPY < executemany (ORM bulk `insert(Model)` or Core) < `returning()` < `add_all` ≪ one execute per row.
+# - Bulk loads are about round trips and per-row work. Measured here: COPY is several times faster than executemany (ORM bulk `insert(Model)` or Core) and `returning()`, which are close enough to swap places from run to run; `add_all` is several times slower than those, and one execute per row slower still by far. Trust a ranking only where the gap is large.
 # - `session.execute(insert(User), rows)` is one executemany without objects or ids; `add_all` and `returning()` are paged by 1,000 rows; an empty parameter list is not "no rows".
 # - `INSERT … ON CONFLICT DO UPDATE` (from `sqlalchemy.dialects.postgresql`) upserts atomically and keeps ids. De-duplicate the batch first (last one wins), or a repeated key fails with SQLSTATE 21000; set only columns the table has.
-# - Pass rows as parameters rather than into `.values()`: compiled once, and clear of the 32,767-parameter limit. Chunk when you must.
+# - Pass rows as parameters rather than into `.values()`: compiled once, and clear of the driver's parameter limit per statement (asyncpg: 32,767; psycopg: 65,535, the protocol's own). Chunk when you must.
 # - COPY through `session.connection()` → `get_raw_connection()` → `driver_connection`, after the transaction has begun, so the caller's commit or rollback decides.
 # - Bulk UPDATE by primary key: `session.execute(update(Model), rows_with_ids)`.
 # - Big reads: keyset pagination or `stream_scalars(...).partitions()` with `yield_per`; never OFFSET without ORDER BY. `expunge_all()` frees the session; `expire_all()` keeps every object, throws away unflushed changes and turns the next attribute read into a lazy load (`MissingGreenlet`).
@@ -1139,7 +1177,7 @@ async with Session() as session:
 # 1. Each execute is a round trip: build, send, parse/plan/execute on the server, answer back. The fixed cost per statement, times 10,000, dominates. Batch the rows into one executemany or COPY.
 # 2. `add_all` gives you ORM objects with their ids and defaults (it uses RETURNING, in pages of 1,000) at the cost of building and tracking an object per row. The bulk insert sends one executemany and gives you nothing back; it is several times faster.
 # 3. One INSERT … ON CONFLICT DO UPDATE statement may not update the same row twice, and the batch names one key twice (SQLSTATE 21000). De-duplicate before sending, keeping the last row per key (a dict keyed by the unique column).
-# 4. `.values(rows)` puts every value into one statement: 40,000 bind parameters, over the protocol's limit of 32,767. Passing the rows as parameters sends one set of 4 per row (executemany) and compiles the statement once.
+# 4. `.values(rows)` puts every value into one statement: 40,000 bind parameters, over asyncpg's limit of 32,767 (it keeps the count in a signed 16-bit integer; the protocol's field is unsigned, and psycopg would send up to 65,535). Passing the rows as parameters sends one set of 4 per row (executemany) and compiles the statement once.
 # 5. SQLAlchemy's asyncpg adapter sends BEGIN lazily, with the first statement that goes through SQLAlchemy; `session.connection()` sends nothing. The COPY ran in asyncpg's autocommit mode. Run a statement through the connection first (or check `is_in_transaction()`).
 # 6. OFFSET without ORDER BY follows the physical order, which changes when rows are updated, so batches skip and repeat rows. Use keyset pagination (`WHERE id > :last ORDER BY id LIMIT n`) or a stream with `yield_per`.
 # 7. It keeps every object in the session and marks their attributes stale: unflushed changes are thrown away, and the next attribute read needs a lazy load, which raises `MissingGreenlet` in async code. Flush, then `expunge_all()` to let the objects go; or stream with `yield_per`.

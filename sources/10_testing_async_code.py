@@ -95,10 +95,33 @@ for name, target in databases.items():
             print(f"{name:<11} {[(day.date().isoformat(), n) for day, n in rows]}")
         except Exception as error:
             print(f"{name:<11} {type(error).__name__}: {str(error).splitlines()[0]}")
+
+# %% [markdown] id=4-numeric-stored-float
+# **4. `Numeric` is stored as a floating-point number.**
+# SQLite has no exact decimal type: a `Numeric(10, 2)` column such as `Product.price` keeps 0.10 as a binary floating-point number (and 5.00 as the integer 5), and arithmetic on it inside SQLite is float arithmetic.
+# Through the model's typed columns you barely notice: SQLAlchemy knows the column is `Numeric`, so it turns the float SQLite returns into a `Decimal` rounded to the column's two places.
+# SQL written as `text()` has no column types to go by, and hands you what the driver returned.
+# The next cell stores a price of 0.10 on both databases (rolled back afterwards) and reads it, and three times it, both ways.
+
+# %% id=4-numeric-stored-float-code
+from decimal import Decimal
+
+from asyncdb_lab.models import Product
+
+ten_cents = insert(Product).values(id=9_001, sku="DEMO-9001", name="Ten cents", price=Decimal("0.10"), stock=1)
+for name, target in databases.items():
+    async with target.connect() as conn:
+        await conn.execute(ten_cents)
+        typed = (await conn.execute(select(Product.price, Product.price * 3).where(Product.id == 9_001))).one()
+        untyped = (await conn.execute(text("SELECT price, price * 3 FROM products WHERE id = 9001"))).one()
+        print(f"{name:<11} typed columns: {tuple(typed)}   text(): {tuple(untyped)}")
+        await conn.rollback()
 await sqlite.dispose()
 
 # %% [markdown] id=each-gap-can-patched
-# Each gap can be patched (a PRAGMA here, a custom function there), and each patch makes the fake more like PostgreSQL while it stays something else: other types (`Numeric` comes back as `float`), no length limits on `VARCHAR`, other isolation and locking, other error codes.
+# Both databases give `Decimal` through the typed columns, so a test that reads prices through the models passes on SQLite. The difference shows where no column type is attached: a `text()` query gets `0.1` and `0.30000000000000004` from SQLite, where PostgreSQL returns the exact `Decimal` either way.
+#
+# Each gap can be patched (a PRAGMA here, a custom function there), and each patch makes the fake more like PostgreSQL while it stays something else: other types (`Numeric` stored as a float, as above), no length limits on `VARCHAR`, other isolation and locking, other error codes.
 # The fix is simple now that PostgreSQL starts in well under a second: test against PostgreSQL, with one server per test session and one rolled-back transaction per test.
 # That is the rest of this notebook.
 
@@ -813,12 +836,132 @@ print(f"pytest exited with code {run.returncode} after {time.perf_counter() - st
 # The fourth shows a failed insert, a rollback, and more work in the same test, all undone at the end.
 #
 # With Docker available, the same suite runs against a `postgres:18-alpine` container instead; nothing else changes.
+
+# %% [markdown] id=mistake-event-loop-override
+# > **Common mistake: overriding the `event_loop` fixture to get one loop for the session.**
+# > Tutorials written for pytest-asyncio before 0.23 share one event loop across all tests by redefining pytest-asyncio's own `event_loop` fixture with `scope="session"`.
+# > pytest-asyncio deprecated that recipe in 0.22/0.23 and removed the `event_loop` fixture in 1.0.
+# > Since then, a fixture named `event_loop` is just a fixture that no test asks for: pytest-asyncio never calls it, and no error or warning names it. Each test runs on a loop of its own again, and an engine shared by the session breaks as soon as a second test reuses a pooled connection.
+# > The next cells write that recipe into a second folder, whose `pytest.ini` only sets strict mode, next to a file that asks for the session's loop the current way, and run pytest on the folder as above. Both files use this notebook's database, whose URL they get from an environment variable.
+
+# %% id=legacy-loop-folder
+import os
+from importlib.metadata import version
+
+legacy = Path(tempfile.mkdtemp(prefix="asyncdb-lab-legacy-loop-"))
+atexit.register(shutil.rmtree, legacy, ignore_errors=True)
+(legacy / "pytest.ini").write_text("[pytest]\nasyncio_mode = strict\n")
+print("pytest-asyncio", version("pytest-asyncio"), "· second folder:", legacy)
+
+# %% [markdown] id=old-style-test-file
+# The old-style file: the override, an engine for the whole session, and two tests that each note the loop they run on.
+# If pytest-asyncio used the override, its line would appear in the report (`-s` shows what fixtures print).
+
+# %% id=write-test-event-loop-override
+%%writefile {legacy}/test_event_loop_override.py
+import asyncio
+import os
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+LOOPS = []
+
+
+@pytest.fixture(scope="session")
+def event_loop():  # the old recipe: one loop for the whole session
+    print("\n[event_loop] the override was used")
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def engine():
+    engine = create_async_engine(os.environ["DATABASE_URL"])
+    yield engine
+    await engine.dispose()
+
+
+@pytest.mark.asyncio
+async def test_first(engine):
+    LOOPS.append(asyncio.get_running_loop())
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT 1")) == 1
+
+
+@pytest.mark.asyncio
+async def test_second(engine):
+    LOOPS.append(asyncio.get_running_loop())
+    print(f"\n[event_loop override] same loop as test_first? {LOOPS[0] is LOOPS[1]}")
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT 1")) == 1
+
+# %% [markdown] id=fix-say-which-loop
+# The fix is to delete the override and say which loop you want.
+# For a whole suite, that is the two settings in this notebook's first `pytest.ini`; for one file, a `loop_scope` on its marks and fixtures, as here:
+
+# %% id=write-test-loop-scope
+%%writefile {legacy}/test_loop_scope.py
+import asyncio
+import os
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")  # every test of this file on the session's loop
+LOOPS = []
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def engine():
+    engine = create_async_engine(os.environ["DATABASE_URL"])
+    yield engine
+    await engine.dispose()
+
+
+async def test_first(engine):
+    LOOPS.append(asyncio.get_running_loop())
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT 1")) == 1
+
+
+async def test_second(engine):
+    LOOPS.append(asyncio.get_running_loop())
+    print(f"\n[loop_scope] same loop as test_first? {LOOPS[0] is LOOPS[1]}")
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT 1")) == 1
+
+# %% [markdown] id=run-legacy-folder
+# One pytest run over the second folder. Long lines are cut to their end, and the warnings pytest-asyncio wrote to stderr are listed after the report.
+
+# %% id=run-legacy-folder-code
+legacy_run = subprocess.run(
+    [sys.executable, "-m", "pytest", "-q", "-s", "--tb=line", "--color=no", "-p", "no:cacheprovider", "-p", "no:nbval",
+     str(legacy)],
+    cwd=legacy, capture_output=True, text=True, timeout=120, env={**os.environ, "DATABASE_URL": db.url},
+)
+for line in legacy_run.stdout.splitlines():
+    if line.strip():
+        print(line if len(line) <= 140 else "… " + line[-120:])
+print("warnings on stderr:", [line.split(": ", 1)[-1] for line in legacy_run.stderr.splitlines() if "Warning:" in line])
+
+# %% [markdown] id=legacy-report-read
+# The line `[event_loop] the override was used` never appears: pytest-asyncio did not call the override.
+# In the old-style file, the second test ran on a new loop and failed with asyncpg's "attached to a different loop", because the engine's pooled connection belongs to the loop of the first test.
+# The only warning is about an option the `pytest.ini` leaves unset (`asyncio_default_fixture_loop_scope`), and it does not mention `event_loop`: a project that sets that option sees no warning at all.
+# In the file with `loop_scope="session"`, both tests shared one loop and passed.
 #
-# Finally, remove the temporary folder (run the cells of this part again to write it anew).
+# Finally, remove the temporary folders (run the cells of this part again to write them anew).
 
 # %% id=read-report-bottom-code
 shutil.rmtree(suite, ignore_errors=True)
-print("removed", suite)
+shutil.rmtree(legacy, ignore_errors=True)
+print("removed", suite, "and", legacy)
 
 # %% [markdown] id=summary
 # ---
@@ -827,7 +970,7 @@ print("removed", suite)
 # - Test against PostgreSQL, not SQLite: SQLite drops `FOR UPDATE`, skips foreign keys by default and lacks PostgreSQL's functions, so wrong code passes.
 # - One server per test session (testcontainers with Docker, the embedded server without), one transaction per test: a session joined with `join_transaction_mode="create_savepoint"` turns the code's commits and rollbacks into savepoints, and the outer rollback removes everything.
 # - A test catches the bugs its data can show: shuffled ids expose a missing `ORDER BY`, several page sizes expose boundary errors, changes between pages expose OFFSET paging and caches. Compare exact values, not lengths.
-# - In pytest-asyncio's strict mode, async tests need `@pytest.mark.asyncio` and async fixtures `@pytest_asyncio.fixture`; sharing an engine across tests needs one event loop for the session.
+# - In pytest-asyncio's strict mode, async tests need `@pytest.mark.asyncio` and async fixtures `@pytest_asyncio.fixture`; sharing an engine across tests needs one event loop for the session, asked for with `loop_scope="session"` or the `asyncio_default_*_loop_scope` settings. pytest-asyncio 1.x ignores an overridden `event_loop` fixture without a word.
 #
 # ## Interview questions
 #
@@ -837,15 +980,17 @@ print("removed", suite)
 # 4. Your pagination test passes, and production users see duplicate rows between pages. What was your test missing?
 # 5. In pytest-asyncio strict mode, what happens to an async fixture declared with `@pytest.fixture`, and what is the fix?
 # 6. Why does an engine shared by every test need the tests to run on a single event loop?
+# 7. An older test suite defines its own session-scoped `event_loop` fixture. What does pytest-asyncio 1.x do with it?
 #
 # <details><summary>Answers</summary>
 #
-# 1. `with_for_update()` emits no `FOR UPDATE`, so locking code is not tested; foreign keys are not enforced unless `PRAGMA foreign_keys=ON`; PostgreSQL functions (`DATE_TRUNC`, `generate_series`, JSONB) do not exist; also different types (`Numeric` as float), unenforced `VARCHAR` lengths, different isolation and error codes.
+# 1. `with_for_update()` emits no `FOR UPDATE`, so locking code is not tested; foreign keys are not enforced unless `PRAGMA foreign_keys=ON`; PostgreSQL functions (`DATE_TRUNC`, `generate_series`, JSONB) do not exist; also different types (`Numeric` stored as a float: typed columns turn it back into a `Decimal`, `text()` queries return the float), unenforced `VARCHAR` lengths, different isolation and error codes.
 # 2. Begin a transaction on a connection, bind the `AsyncSession` to that connection with `join_transaction_mode="create_savepoint"`, and roll back the outer transaction after the test. The code's commits release savepoints and its rollbacks roll back to them.
 # 3. In the default mode the session's `rollback()` rolls back the outer transaction: work done earlier in the test disappears, and later commits are real and leak into other tests.
 # 4. Pages after the first, boundaries, and data that changes between pages: an OFFSET pager repeats or skips rows when rows are inserted or deleted meanwhile. A good test walks every page, compares exact ids, and changes the data mid-walk.
 # 5. pytest-asyncio ignores it, and pytest cannot run an async generator: pytest 9 reports an error at setup (older versions passed the test an unstarted async generator object, at most with a warning). Declare it with `@pytest_asyncio.fixture`.
 # 6. asyncpg connections are tied to the event loop that opened them; a pooled connection used from another loop fails. Session-scoped async fixtures and the tests using them must share the session's loop (`asyncio_default_fixture_loop_scope` / `asyncio_default_test_loop_scope = session`, or `loop_scope="session"`).
+# 7. Nothing: pytest-asyncio removed its `event_loop` fixture in 1.0, so the override is a fixture no test requests, never called and never mentioned. Each test gets its own loop again, and a session-wide engine fails with "attached to a different loop". Delete the override and set the loop scope instead.
 #
 # </details>
 #

@@ -199,9 +199,10 @@ print(pool_snapshot(engine))
 # > Tutorials often write the dependency with `try: yield session` / `except: await session.rollback(); raise` / `finally: await session.close()` inside `async with`.
 # > The `async with` block already rolls back and closes, so those lines are redundant.
 # > The harmful variant adds `await session.commit()` after the `yield`, "so routes don't have to".
-# > FastAPI runs the code after `yield` once the response has been sent, so a commit that fails there fails too late: the client has already been told it worked.
+# > Since FastAPI 0.118, the code after `yield` runs once the response has been sent, so a commit that fails there fails too late: the client has already been told it worked.
 # > The next cell adds a user whose email is already taken, without flushing, and lets the dependency commit.
-# > (The in-process client hands us the response only once the app has finished, so the dependency's line prints first; the status `201` had already been sent by then, and over a network the client would have it in hand.)
+# > A small ASGI middleware prints the moment the app hands the status line to the server, so that you can see which comes first.
+# > (The in-process client returns the response only once the app has finished; over a network the `201` would already be on its way to the client before the commit even starts.)
 
 # %% id=session-that-commits
 from fastapi import HTTPException
@@ -212,13 +213,29 @@ async def session_that_commits(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.session_factory() as session:
         yield session
         try:
-            await session.commit()  # runs after the response has been sent
+            await session.commit()  # FastAPI 0.118 and later: runs after the response has been sent
         except IntegrityError as error:
-            print(f"commit after the response: IntegrityError, SQLSTATE {error.orig.sqlstate}")
+            print(f"the dependency's commit: IntegrityError, SQLSTATE {error.orig.sqlstate}")
             raise
 
 
+class PrintStatusSent:
+    """ASGI middleware: prints when the app hands the response's status line to the server."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        async def send_and_print(message):
+            await send(message)
+            if message["type"] == "http.response.start":
+                print(f"status {message['status']} handed to the server")
+
+        await self.app(scope, receive, send_and_print)
+
+
 late_commit_app = FastAPI(lifespan=notebook_lifespan)
+late_commit_app.add_middleware(PrintStatusSent)
 
 
 @late_commit_app.post("/signups", status_code=201)
@@ -233,6 +250,37 @@ print("the client received:", response.status_code, response.json())
 async with engine.connect() as conn:
     saved = await conn.scalar(select(func.count()).where(User.name == "Late commit"))
 print("rows actually saved:", saved)
+
+# %% [markdown] id=yield-exit-by-version
+# When the code after `yield` runs has changed between FastAPI versions, and this notebook relies on the current behaviour:
+#
+# | FastAPI | code after `yield` runs | a commit failing there |
+# |---|---|---|
+# | before 0.106 | after the response has been sent | the `201` has already been sent |
+# | 0.106 to 0.117 | after the route returns, *before* the response is sent | the client gets a `500` |
+# | 0.118 and later | after the response has been sent (the default) | the `201` has already been sent |
+# | 0.121 and later | before the response, if the dependency is declared with `Depends(…, scope="function")` | the client gets a `500` |
+#
+# The course requires FastAPI 0.121 or later. The next cell prints the version installed here and runs the same committing dependency with `scope="function"`.
+
+# %% id=yield-exit-by-version-code
+import fastapi
+
+print("FastAPI", fastapi.__version__)
+function_scope_app = FastAPI(lifespan=notebook_lifespan)
+
+
+@function_scope_app.post("/signups", status_code=201)
+async def sign_up_function_scope(
+    session: Annotated[AsyncSession, Depends(session_that_commits, scope="function")],
+) -> dict:
+    session.add(User(email="lina.garcia1@example.com", name="Function scope"))
+    return {"created": True}
+
+
+async with client_for(function_scope_app, raise_app_exceptions=False) as client:
+    response = await client.post("/signups")
+print("the client received:", response.status_code, response.text)
 
 # %% [markdown] id=fix-commit-route-where
 # The fix: commit in the route, where the unit of work ends.
@@ -1249,7 +1297,7 @@ async with disposable_database(seed=True, label="check_app_pool_hidden", say=Fal
 #   `@app.on_event` is deprecated. Whoever creates the engine disposes of it.
 # - `ASGITransport` calls the app in-process and does not run the lifespan: enter `app.router.lifespan_context(app)` (or `asgi-lifespan`'s `LifespanManager`) in tests.
 # - One `AsyncSession` per request, from a `yield` dependency with `async with`; `SessionDep` hands it to routes.
-#   Commit in the route: code after `yield` runs after the response has been sent.
+#   Commit in the route: since FastAPI 0.118, code after `yield` runs after the response has been sent (before it only with `Depends(…, scope="function")`, FastAPI 0.121+).
 # - Response models decide the JSON: `from_attributes=True` for `model_validate(orm_object)`, `model_dump()` instead of `.dict()`, and relationships loaded before serialization (a lazy load there is `MissingGreenlet`).
 # - Map database errors by SQLSTATE: `23505` → 409, other `23…` and `22…` → 422, unreachable → 503.
 #   Let the unique constraint decide; check-then-insert races.
@@ -1270,7 +1318,7 @@ async with disposable_database(seed=True, label="check_app_pool_hidden", say=Fal
 #
 # 1. A session is not safe for concurrent use, and the server runs many requests concurrently, so one shared session fails (or mixes requests' work) under load. A session is also a unit of work that holds a pooled connection while its transaction is open; a request is the natural unit: it starts clean, sees its own changes, commits or rolls back as a whole, and gives its connection back when it ends. One session per query would split one request's work across transactions and lose the identity map.
 # 2. Call it in-process: `httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")` in the same event loop as the engine. `ASGITransport` does not run the lifespan, so enter `app.router.lifespan_context(app)` (or use `asgi-lifespan`'s `LifespanManager`) around the client. Replace dependencies with `app.dependency_overrides` (for example a session inside a transaction the test rolls back), and check the database and `pool_snapshot` afterwards. The sync `TestClient` runs the app in another thread and event loop, where asyncpg connections created in the test's loop cannot be used.
-# 3. In the route. FastAPI runs a dependency's code after `yield` once the response has been sent (unless the dependency is declared with `scope="function"`), so a failing commit there comes too late: the client was already told 201. Committing in the route also keeps read-only requests free of commits and lets each route decide its unit of work.
+# 3. In the route. FastAPI 0.118 and later runs a dependency's code after `yield` once the response has been sent (unless the dependency is declared with `scope="function"`, FastAPI 0.121+; versions 0.106 to 0.117 ran it before the response), so a failing commit there comes too late: the client was already told 201. Committing in the route also keeps read-only requests free of commits and lets each route decide its unit of work.
 # 4. Both look the email up, both find nothing, both insert; the unique index makes the second wait and then fail with a unique violation that the code does not expect, so that client gets a 500 (or, without a constraint, two rows). Insert directly and catch the `IntegrityError` with SQLSTATE `23505` → 409 (or `INSERT … ON CONFLICT DO NOTHING` and check whether a row came back).
 # 5. That the database answers a query (`SELECT 1`), through the app's own engine, and nothing that merely describes the process (pool counters). It needs a timeout because an unreachable host may never refuse the connection: without one the check hangs for the driver's connect timeout (60 s for asyncpg) and the load balancer's probe times out instead of getting a 503.
 # 6. 409 for the unique violation; 422 for the foreign key violation and the value too long (the request cannot be stored as sent); 503 for a refused connection, which arrives as `ConnectionRefusedError`, an `OSError`, not a SQLAlchemy error. Messages change between PostgreSQL versions and server languages; the SQLSTATE and the constraint name are the stable interface.
