@@ -8,7 +8,7 @@ WORKSPACE ?= workspace
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test test-fast lint format notebooks benchmark benchmark-grading clean
+.PHONY: help install lab test test-fast mutants stress lint format notebooks benchmark benchmark-grading clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,12 @@ test: $(INSTALLED) ## Run every test, the slow ones included
 
 test-fast: $(INSTALLED) ## Run the tests that take seconds, not minutes
 	$(BIN)/python -m pytest -m "not slow and not browser"
+
+mutants: $(INSTALLED) ## Grade every wrong answer and correct alternative of tests/wrong_answers/; print the catch rate
+	$(BIN)/python -m pytest -q -m mutants tests/course/test_mutants.py
+
+stress: $(INSTALLED) ## Grade every solution notebook 20 times with autovacuum made aggressive (not in make test)
+	$(BIN)/python tests/stress.py --times 20
 
 lint: $(INSTALLED) ## Check the code: ruff (lint and format) and mypy (types, on src/)
 	$(BIN)/ruff check src tests benchmarks data grader

@@ -36,3 +36,16 @@ def subprocess_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env["ASYNCDB_LAB_QUIET"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     yield env
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """`make mutants`: how many wrong answers the hidden tests catch, per exercise."""
+    import sys
+
+    module = sys.modules.get("test_mutants") or sys.modules.get("course.test_mutants")
+    outcomes = getattr(module, "OUTCOMES", None)
+    if outcomes:
+        from support.mutants import table
+
+        terminalreporter.section("wrong-answer suite (tests/wrong_answers/)")
+        terminalreporter.write_line(table(outcomes))

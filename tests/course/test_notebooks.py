@@ -77,6 +77,11 @@ def load_wrong_answers(assignment: str) -> dict[str, list[tuple[str, str]]]:
     return _wrong_answers_module(assignment).get("WRONG_ANSWERS", {})
 
 
+def load_alternatives(assignment: str) -> dict[str, list[tuple[str, str]]]:
+    """Correct answers that differ from the solution: each must keep full marks."""
+    return _wrong_answers_module(assignment).get("CORRECT_ALTERNATIVES", {})
+
+
 def independent(assignment: str) -> bool:
     """Exercises that cannot affect one another (notebook 12's answers) are graded in two halves:
     each half gets the wrong answers of every other exercise, and the solutions of the rest."""
@@ -92,6 +97,13 @@ WRONG_CASES = [
     pytest.param(assignment, exercise, index, id=f"{assignment}-{exercise}-{index}")
     for assignment in ASSIGNMENTS
     for exercise, answers in load_wrong_answers(assignment).items()
+    for index in range(len(answers))
+]
+
+ALTERNATIVE_CASES = [
+    pytest.param(assignment, exercise, index, id=f"{assignment}-{exercise}-alt{index}")
+    for assignment in ASSIGNMENTS
+    for exercise, answers in load_alternatives(assignment).items()
     for index in range(len(answers))
 ]
 
@@ -153,11 +165,16 @@ class Grader:
             course.submit("solution", read(solution_path(assignment)))
             course.submit("untouched", release)
             wrong = _wrong_submissions(assignment)
-            for student, replace in wrong.items():
+            alternatives = {
+                f"alt-{exercise.lower()}-{index}": {exercise: source}
+                for exercise, sources in load_alternatives(assignment).items()
+                for index, (_, source) in enumerate(sources)
+            }
+            for student, replace in {**wrong, **alternatives}.items():
                 course.submit(student, _filled_learner_notebook(assignment, release, replace))
             course.autograde()
             graded = GradedNotebook(course, release)
-            for student in ["solution", "untouched", *wrong]:
+            for student in ["solution", "untouched", *wrong, *alternatives]:
                 graded.students[student] = course.scores(student)
             self.results[assignment] = graded
         return self.results[assignment]
@@ -394,6 +411,15 @@ def test_a_plausible_wrong_answer_loses_points(assignment: str, exercise: str, i
     assert hidden_lost, f"{exercise} ({description}) keeps full marks in its hidden tests"
     broken = {gid for gid, s in others.items() if s.score != s.max_score}
     assert not broken, f"{exercise}'s wrong answer ({description}) also cost {sorted(broken)}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("assignment", "exercise", "index"), ALTERNATIVE_CASES)
+def test_a_correct_alternative_keeps_full_marks(assignment: str, exercise: str, index: int, grade):
+    description = load_alternatives(assignment)[exercise][index][0]
+    scores = grade(assignment).students[f"alt-{exercise.lower()}-{index}"]
+    lost = {gid: (s.score, s.max_score) for gid, s in scores.items() if s.score != s.max_score}
+    assert scores and not lost, f"{exercise}, correct alternative ({description}), lost {lost}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -132,10 +132,14 @@ def _question_cells(number: int, question: Question) -> Iterator[str]:
     if question.kind == "count":
         form, kind, check = "a whole number of statements, without quotes", "int", "{0} >= 0"
         visible_hint = f"{name} should be a whole number of statements (an int, no quotes)."
+        given = name
     else:
         letters = ", ".join(f'"{k}"' for k in question.choices)
-        form, kind, check = f"one of {letters}", "str", "{0} in (" + letters + ",)"
+        # "B" and " b " are the letter b: case and spaces are not what the question asks about.
+        form, kind = f"one of {letters}", "str"
+        check = "{0}.strip().lower() in (" + letters + ",)"
         visible_hint = f"{name} should be one of {letters}: a letter in quotes."
+        given = f"{name}.strip().lower()"
     yield (
         f"# %% solution id={name}\n"
         f"# Your answer: {form}.\n"
@@ -151,7 +155,7 @@ def _question_cells(number: int, question: Question) -> Iterator[str]:
         "from asyncdb_lab.checks import expect\n\n"
         f"assert type({name}) is {kind} and {check.format(name)}, {visible_hint!r}\n"
         "### BEGIN HIDDEN TESTS\n"
-        f"expect({name}, {_answer_literal(question)}, 'Your answer to question {number}',\n"
+        f"expect({given}, {_answer_literal(question)}, 'Your answer to question {number}',\n"
         f"       {_feedback(question)!r})\n"
         "### END HIDDEN TESTS"
     )

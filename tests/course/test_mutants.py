@@ -1,0 +1,61 @@
+"""The wrong-answer suite (`make mutants`): every plausible wrong answer in tests/wrong_answers/
+loses points in a hidden test of its own exercise and nowhere else, every correct alternative keeps
+full marks, and `asyncdb-lab check` and `asyncdb-lab grade` judge every visible test the same way.
+
+Each notebook's cases are graded once, together, by `asyncdb-lab grade` (see support/mutants.py);
+the table of caught/total per exercise is printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.mutants import Outcome, case_id, cases, grade_notebook, new_workspace, notebooks
+
+CASES = [
+    pytest.param(case.notebook, case_id(case), id=case_id(case))
+    for notebook in notebooks()
+    for case in cases(notebook)
+]
+OUTCOMES: list[Outcome] = []  # read by conftest's terminal summary
+
+pytestmark = [pytest.mark.slow, pytest.mark.mutants]
+
+
+class Suite:
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.graded: dict[str, dict[str, Outcome]] = {}
+
+    def __call__(self, notebook: str, case: str) -> Outcome:
+        if notebook not in self.graded:
+            self.graded[notebook] = grade_notebook(notebook, self.work)
+            OUTCOMES.extend(self.graded[notebook].values())
+        return self.graded[notebook][case]
+
+
+@pytest.fixture(scope="session")
+def suite() -> Iterator[Suite]:
+    work = new_workspace()
+    try:
+        yield Suite(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.mark.parametrize(("notebook", "case"), CASES)
+def test_the_grade_means_what_it_says(notebook: str, case: str, suite: Suite):
+    outcome = suite(notebook, case)
+    what = f"{outcome.case.exercise} ({outcome.case.label})"
+    assert not outcome.submission.problem, f"{what}: {outcome.submission.problem}"
+    if outcome.case.kind == "alternative":
+        assert not outcome.lost(), f"a correct alternative of {what} lost {outcome.lost()}"
+    else:
+        assert outcome.lost_in_hidden(), f"the wrong answer {what} keeps full marks"
+        assert not outcome.collateral(), f"the wrong answer {what} also cost {outcome.collateral()}"
+    assert not outcome.disagreements(), (
+        f"check and grade disagree on {what}: {outcome.disagreements()}"
+    )

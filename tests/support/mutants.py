@@ -1,0 +1,330 @@
+"""The wrong-answer suite: plausible wrong answers and correct alternatives, graded for real.
+
+tests/wrong_answers/<notebook>.py defines, per exercise, WRONG_ANSWERS (each must lose points in a
+hidden test of its own exercise and nowhere else) and CORRECT_ALTERNATIVES (each must keep full
+marks). Every case becomes one learner notebook: the course's learner version with every exercise
+solved, except the case's exercise, which gets the case's source. A notebook's cases are graded
+together by `asyncdb-lab grade` (the instructors' command: sandbox, fresh database per submission,
+parallel), and each is also run by `asyncdb-lab check`'s engine, so that the two verdicts can be
+compared test by test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import nbformat
+
+from asyncdb_lab.settings import REPO
+
+SUITE = REPO / "tests" / "wrong_answers"
+Kind = Literal["wrong", "alternative"]
+
+
+@dataclass(frozen=True)
+class Case:
+    notebook: str
+    exercise: str
+    kind: Kind
+    index: int
+    label: str
+    student: str  # the submission it is graded in
+    sources: dict[str, str]  # exercise → the source of its solution cell, in that submission
+    row: str  # its row in the table: the exercise, or all of a notebook's independent answers
+
+
+@dataclass
+class TestVerdict:
+    __test__ = False
+
+    grade_id: str
+    exercise: str
+    visible: bool
+    hidden_part: bool  # the cell has hidden tests
+    graded_full: bool
+    checked: str  # asyncdb-lab check's status of the cell ("hidden" when it cannot see it)
+
+
+@dataclass
+class Submission:
+    student: str
+    tests: dict[str, TestVerdict] = field(default_factory=dict)
+    problem: str = ""  # why it has no per-test result, if so
+
+
+@dataclass
+class Outcome:
+    case: Case
+    submission: Submission
+
+    def own(self) -> list[TestVerdict]:
+        return [t for t in self.submission.tests.values() if t.exercise == self.case.exercise]
+
+    def lost_in_hidden(self) -> list[str]:
+        return [t.grade_id for t in self.own() if t.hidden_part and not t.graded_full]
+
+    def collateral(self) -> list[str]:
+        """Tests of exercises this submission did not change that lost points."""
+        return [
+            t.grade_id
+            for t in self.submission.tests.values()
+            if t.exercise not in self.case.sources and not t.graded_full
+        ]
+
+    def lost(self) -> list[str]:
+        return [t.grade_id for t in self.submission.tests.values() if not t.graded_full]
+
+    def disagreements(self) -> list[str]:
+        """Visible tests that `check` and `grade` judged differently. `check` runs the visible
+        part of a test cell; grading runs it and then the hidden part, so a cell that passes its
+        grading passes its check, and one that fails its check fails its grading; for a cell
+        without hidden tests, the two are the same run."""
+        found = []
+        for t in self.submission.tests.values():
+            if not t.visible:
+                continue
+            check_passed = t.checked == "passed"
+            agree = (
+                check_passed == t.graded_full
+                if not t.hidden_part
+                else check_passed or not t.graded_full
+            )
+            if not agree:
+                graded = "passed" if t.graded_full else "failed"
+                found.append(f"{t.grade_id}: grade {graded}, check {t.checked}")
+        return found
+
+    @property
+    def ok(self) -> bool:
+        if self.submission.problem:
+            return False
+        if self.case.kind == "alternative":
+            return not self.lost()
+        return bool(self.lost_in_hidden()) and not self.collateral()
+
+
+def _module(notebook: str) -> dict:
+    path = SUITE / f"{notebook}.py"
+    return runpy.run_path(str(path)) if path.exists() else {}
+
+
+def notebooks() -> list[str]:
+    return sorted(
+        p.name for p in (REPO / "solutions").iterdir() if (p / f"{p.name}.ipynb").is_file()
+    )
+
+
+def cases(notebook: str) -> list[Case]:
+    module = _module(notebook)
+    wrong: dict[str, list[tuple[str, str]]] = module.get("WRONG_ANSWERS", {})
+    alternatives: dict[str, list[tuple[str, str]]] = module.get("CORRECT_ALTERNATIVES", {})
+    found = []
+    independent = bool(module.get("INDEPENDENT"))
+    row = f"each of {len(wrong)} answers" if independent else ""
+    if independent:
+        # Answers that cannot affect one another (notebook 12) share submissions: the k-th wrong
+        # answer of every exercise in one half of the exercises goes in one notebook.
+        halves = [sorted(wrong)[0::2], sorted(wrong)[1::2]]
+        for half, group in enumerate(halves):
+            for index in range(max((len(wrong[e]) for e in group), default=0)):
+                student = f"wrong-{index}-half-{half}"
+                sources = {e: wrong[e][index][1] for e in group if index < len(wrong[e])}
+                found += [
+                    Case(notebook, e, "wrong", index, wrong[e][index][0], student, sources, row)
+                    for e in sources
+                ]
+    else:
+        for exercise, answers in sorted(wrong.items()):
+            for index, (label, source) in enumerate(answers):
+                student = f"wrong-{exercise.lower()}-{index}"
+                sources = {exercise: source}
+                found.append(
+                    Case(notebook, exercise, "wrong", index, label, student, sources, exercise)
+                )
+    for exercise, answers in sorted(alternatives.items()):
+        for index, (label, source) in enumerate(answers):
+            student = f"alt-{index}" if independent else f"alt-{exercise.lower()}-{index}"
+            sources = {exercise: source}
+            found.append(
+                Case(
+                    notebook,
+                    exercise,
+                    "alternative",
+                    index,
+                    label,
+                    student,
+                    sources,
+                    row or exercise,
+                )
+            )
+    return found
+
+
+def _nbgrader(cell: nbformat.NotebookNode) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def learner_notebook(notebook: str, sources: dict[str, str]) -> nbformat.NotebookNode:
+    """The learner version with every exercise solved, those in `sources` with that source."""
+    solution = nbformat.read(REPO / "solutions" / notebook / f"{notebook}.ipynb", as_version=4)
+    solved = {
+        _nbgrader(c)["grade_id"]: c.source for c in solution.cells if _nbgrader(c).get("solution")
+    }
+    learner = nbformat.read(release_path(notebook), as_version=4)
+    for cell in learner.cells:
+        if _nbgrader(cell).get("solution"):
+            grade_id = _nbgrader(cell)["grade_id"]
+            cell.source = sources.get(grade_id, solved[grade_id])
+    return learner
+
+
+def release_path(notebook: str) -> Path:
+    return REPO / "notebooks" / notebook / f"{notebook}.ipynb"
+
+
+def _test_cells(notebook: str) -> dict[str, tuple[bool, bool]]:
+    """grade id → (has visible test code, has hidden tests), from the solution."""
+    solution = nbformat.read(REPO / "solutions" / notebook / f"{notebook}.ipynb", as_version=4)
+    cells = {}
+    for cell in solution.cells:
+        if _nbgrader(cell).get("grade") and not _nbgrader(cell).get("solution"):
+            visible_part = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+            code = [line for line in visible_part.splitlines() if line.strip()]
+            cells[_nbgrader(cell)["grade_id"]] = (
+                len(code) > 1,  # more than the docstring
+                "### BEGIN HIDDEN TESTS" in cell.source,
+            )
+    return cells
+
+
+def _check(path: str, reference: str) -> dict[str, str]:
+    """`asyncdb-lab check`'s verdict of every test cell (run in a worker process)."""
+    from asyncdb_lab.learner.check import check_notebook
+
+    result = check_notebook(Path(path), reference=Path(reference))
+    return {test.grade_id: test.status for ex in result.exercises for test in ex.tests}
+
+
+def grade_notebook(notebook: str, work: Path, jobs: int = 2) -> dict[str, Outcome]:
+    """Grade every case of `notebook` and check each; label → outcome, keyed by case id."""
+    all_cases = cases(notebook)
+    submissions: dict[str, dict[str, str]] = {}
+    for case in all_cases:
+        submissions.setdefault(case.student, {}).update(case.sources)
+    root = work / notebook
+    (root / "submitted").mkdir(parents=True)
+    root.chmod(0o755)
+    for student, sources in submissions.items():
+        folder = root / "submitted" / student
+        folder.mkdir()
+        nbformat.write(learner_notebook(notebook, sources), folder / f"{notebook}.ipynb")
+    graded = _grade(notebook, root, jobs)
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {
+            student: pool.submit(
+                _check,
+                str(root / "submitted" / student / f"{notebook}.ipynb"),
+                str(release_path(notebook)),
+            )
+            for student in submissions
+        }
+        checked = {student: future.result() for student, future in futures.items()}
+    cells = _test_cells(notebook)
+    results = {}
+    for student in submissions:
+        submission = Submission(student)
+        summary = graded.get(student)
+        if summary is None or not summary.get("tests"):
+            reason = summary.get("reason", "") if summary else "not graded"
+            submission.problem = f"no test results from grade ({reason})"
+        else:
+            for test in summary["tests"]:
+                visible, hidden = cells.get(test["name"], (False, False))
+                submission.tests[test["name"]] = TestVerdict(
+                    test["name"],
+                    test["exercise"],
+                    visible,
+                    hidden,
+                    test["points"] == test["max_points"],
+                    checked[student].get(test["name"], "missing"),
+                )
+        results[student] = submission
+    return {case_id(c): Outcome(c, results[c.student]) for c in all_cases}
+
+
+def case_id(case: Case) -> str:
+    kind = "alt" if case.kind == "alternative" else "wrong"
+    return f"{case.notebook}-{case.exercise}-{kind}{case.index}"
+
+
+def _grade(notebook: str, root: Path, jobs: int) -> dict[str, dict]:
+    """Run `asyncdb-lab grade` on root/submitted; student → its summary.json entry."""
+    shutil.copytree(REPO / "solutions" / notebook, root / "solutions" / notebook)
+    grader = root / "grader"
+    grader.mkdir()
+    config = grader / "nbgrader_config.py"
+    config.write_text(
+        f"load_subconfig({str(REPO / 'grader' / 'nbgrader_config.py')!r})\n"
+        f"c.CourseDirectory.root = {str(root)!r}\n"
+        f"c.CourseDirectory.db_url = 'sqlite:///{grader / 'gradebook.db'}'\n"
+    )
+    out = root / "reports"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCDB_LAB_")}
+    env["ASYNCDB_LAB_QUIET"] = "1"
+    command = [sys.executable, "-m", "asyncdb_lab.cli", "grade", str(root / "submitted")]
+    command += ["--config", str(config), "--out", str(out), "--jobs", str(jobs)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    summary_path = out / "summary.json"
+    if not summary_path.exists():
+        raise AssertionError(
+            f"asyncdb-lab grade wrote no summary (exit {result.returncode}):\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    summary = json.loads(summary_path.read_text())
+    return {s["student"]: s for s in summary["submissions"] if s["notebook"] == notebook}
+
+
+def new_workspace() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="asyncdb-lab-mutants-"))
+    folder.chmod(0o755)
+    return folder
+
+
+def table(outcomes: list[Outcome]) -> str:
+    """Per exercise: wrong answers caught of total, alternatives at full marks, and the visible
+    tests on which `check` and `grade` disagreed (each submission counted once)."""
+    rows: dict[tuple[str, str], list[int]] = {}
+    disagreeing: dict[tuple[str, str], set[str]] = {}
+    for outcome in outcomes:
+        case = outcome.case
+        key = (case.notebook, case.row)
+        row = rows.setdefault(key, [0, 0, 0, 0, 0])
+        at = 0 if case.kind == "wrong" else 2
+        row[at] += outcome.ok
+        row[at + 1] += 1
+        found = {f"{case.student} {d}" for d in outcome.disagreements()}
+        disagreeing.setdefault(key, set()).update(found)
+    for key, found in disagreeing.items():
+        rows[key][4] = len(found)
+    line = "{:<28} {:<34} {:>9} {:>13} {:>12}"
+    lines = [line.format("notebook", "exercise", "caught", "alternatives", "check≠grade")]
+    totals = [0, 0, 0, 0, 0]
+    for (notebook, exercise), row in sorted(rows.items()):
+        lines.append(line.format(notebook, exercise, *_counts(row)))
+        totals = [a + b for a, b in zip(totals, row, strict=True)]
+    lines.append(line.format("all", f"{len(rows)} rows", *_counts(totals)))
+    return "\n".join(lines)
+
+
+def _counts(row: list[int]) -> tuple[str, str, int]:
+    return f"{row[0]}/{row[1]}", f"{row[2]}/{row[3]} full", row[4]
