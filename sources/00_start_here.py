@@ -157,13 +157,22 @@ from sqlalchemy.ext.asyncio import create_async_engine
 async with disposable_database(seed=True, label="check_count_users", say=False) as other:
     other_engine = create_async_engine(other.url, pool_size=2, max_overflow=0)
     try:
+        # What must not matter: gaps in the ids (deleted users) and rows added after the last id.
         async with other_engine.begin() as conn:
+            await conn.execute(text("DELETE FROM users WHERE id % 10 = 3"))
             await conn.execute(text(
                 "INSERT INTO users (email, name) SELECT 'extra' || n || '@example.test', 'Extra' "
                 "FROM generate_series(1, 37) AS n"
             ))
-        expect(await count_users(other_engine), 1037, "count_users on a database with 1,037 users",
-               "Count the rows that are there now, in the database the engine points at.")
+        expect(await count_users(other_engine), 937,
+               "count_users on a database where 100 users were deleted and 37 added (ids now go up to 1037)",
+               "Count the rows that are there now, in the database the engine points at: the largest id, "
+               "a sequence or the planner's statistics are not the number of rows.")
+        # What must not matter either: an earlier call on the same engine.
+        async with other_engine.begin() as conn:
+            await conn.execute(text("DELETE FROM users WHERE id IN (1, 2, 4, 5, 6)"))
+        expect(await count_users(other_engine), 932, "count_users on the same engine after 5 more users were deleted",
+               "Count again on every call: the table changes between calls.")
     finally:
         await other_engine.dispose()
 ### END HIDDEN TESTS
@@ -178,8 +187,9 @@ expect(sql.count, 1, "statements sent by count_users",
        "One SELECT count(*) is enough.")
 ### BEGIN HIDDEN TESTS
 assert "count(" in sql.sql[0].lower(), (
-    "count_users fetched the rows and counted them in Python: let the database count "
-    "with SELECT count(*) FROM users."
+    "count_users sent a statement without count(…): it fetched the rows to count them in Python, or read "
+    "something that is not the number of rows (the largest id, a sequence, statistics). "
+    "Let the database count the rows of the table."
 )
 ### END HIDDEN TESTS
 
@@ -211,7 +221,7 @@ finally:
 # - **Hidden tests** are added when your notebook is graded. They check edge cases: another database, concurrency, how many statements you sent, whether connections go back to the pool. Passing the visible tests is a good sign, not a guarantee.
 # - **Checking your work**: in a terminal, `asyncdb-lab check 00_start_here` runs your notebook against a fresh database and prints each exercise's result with a hint; `asyncdb-lab progress` shows where you stand in the whole course. In JupyterLab, nbgrader's *Validate* button runs the visible tests too.
 # - **Grading**: your instructor's grader runs your notebook from top to bottom on a fresh database, restores the locked cells (setup and tests) from the original, adds the hidden tests, and scores each test cell: full points if it runs without an error, zero otherwise.
-# - **A test fails only if it raises** (or does not run, say at the time limit). What your code writes to stderr — a `logging` warning, `warnings.warn(...)`, `print(..., file=sys.stderr)` — never fails a test: `asyncdb-lab check` and the grader judge a test by its errors alone, and still show you what it wrote (the grader's feedback marks each such line `[stderr]`). nbgrader's *Validate* button is stricter: it lists a test that wrote to stderr as failing.
+# - **A test fails if and only if it raises** an error (a failed `assert` included), or does not run at all (say at the time limit); a test that runs to its end without raising passes. What your code writes to stderr — a `logging` warning, `warnings.warn(...)`, `print(..., file=sys.stderr)` — never fails a test: `asyncdb-lab check` and the grader judge a test by its errors alone, and still show you what it wrote (the grader's feedback marks each such line `[stderr]`). nbgrader's *Validate* button is stricter: it lists a test that wrote to stderr as failing.
 #
 # Because the grader runs top to bottom, a notebook that only works when cells run out of order loses points.
 # Before you hand in, use *Kernel → Restart Kernel and Run All Cells*.

@@ -222,6 +222,7 @@ async with engine.connect() as conn:
 # - **`application_name` = `"asyncdb-lab"`** — a server setting sent when each connection starts. It shows up in `pg_stat_activity` and in the server's logs, so whoever looks at the database can tell which service a connection belongs to.
 #
 # `create_async_engine` passes `connect_args` to the driver's connect function, and asyncpg's `connect()` takes a `server_settings` dictionary.
+# Build the engine from `url` exactly as given: besides user, host and database it may carry options of its own in its query string.
 # Leave `echo` off.
 
 # %% solution id=make_engine
@@ -264,6 +265,22 @@ async with disposable_database(label="check_engine_url", say=False) as other:
                "make_engine must use the url it is given, not a fixed one.")
         expect((bool(made.echo), bool(made.pool.echo)), (False, False), "(echo, echo_pool) of the engine",
                "A production engine does not log every statement and its parameters: leave echo off.")
+    finally:
+        await made.dispose()
+    # The URL's own options must survive too: the engine is built from the url exactly as given.
+    from sqlalchemy import make_url
+
+    given = make_url(other.url).update_query_dict({"prepared_statement_cache_size": "50"})
+    made = make_engine(given.render_as_string(hide_password=False))
+    try:
+        async with made.connect() as conn:
+            database = (await conn.execute(text("SELECT current_database()"))).scalar_one()
+        expect(database, other.name, "the database for a URL that carries an option (?prepared_statement_cache_size=50)")
+        assert made.url == given, (
+            f"make_engine was given {given!r} and built an engine for {made.url!r}: pass the url on unchanged, "
+            f"with everything it carries (user, password, host, port, options); rebuilding it from some of its "
+            f"parts drops the rest."
+        )
     finally:
         await made.dispose()
 ### END HIDDEN TESTS
@@ -685,7 +702,7 @@ print(f"longest heartbeat gap: {max(gaps) * 1000:.0f} ms (wanted 10 ms): the loo
 
 # %% [markdown] id=part-e-concurrent-work-needs
 # ---
-# ## Part E — Concurrent work needs one session per task (7 points)
+# ## Part E — Concurrent work needs one session per task (9 points)
 #
 # `asyncio.gather` runs coroutines concurrently. It is tempting to hand them all the same session.
 #
@@ -737,7 +754,8 @@ print(f"one session per task:    {time.perf_counter() - started:.2f} s")
 # ### Exercise: `names_by_id(session_factory, user_ids)`
 #
 # Return `{user_id: name}` for the given ids, loading them **concurrently, one session per task**.
-# Ids with no user are left out; an empty list gives `{}`.
+# Ids with no user are left out, whatever their value; an id given twice appears once; an empty list gives `{}`.
+# Look each user up by its id: ids have gaps where users were deleted, and rows are not stored in id order.
 #
 # For a plain list of ids, one `SELECT … WHERE id IN (…)` would be the efficient query. Treat each lookup here as a stand-in for independent work that cannot be merged into one statement (a report per user, a call per tenant): the point is running units of work side by side safely.
 #
@@ -900,6 +918,62 @@ async with users_database(40, label="check_names_pool") as other:
                "Close every session: open it with `async with`.")
     finally:
         await check_engine.dispose()
+### END HIDDEN TESTS
+
+# %% tests id=test_names_by_id_any_ids points=2
+"""Check that names_by_id looks users up by id, whatever the ids and however the rows are stored."""
+### BEGIN HIDDEN TESTS
+import asyncio
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from asyncdb_lab.checks import expect
+
+async with users_database(12, label="check_names_any_ids") as other:
+    async with other.engine.begin() as conn:
+        # What must not matter: gaps in the ids, and the order the rows sit in on disk. Users 2, 3
+        # and 7 are deleted, and the rest are written back highest id first.
+        await conn.execute(text("DELETE FROM users WHERE id IN (2, 3, 7)"))
+        await conn.execute(text(
+            "CREATE TEMP TABLE reordered ON COMMIT DROP AS SELECT * FROM users ORDER BY id DESC"
+        ))
+        await conn.execute(text("DELETE FROM users"))
+        await conn.execute(text("INSERT INTO users SELECT * FROM reordered ORDER BY id DESC"))
+        stored_first = (await conn.execute(text("SELECT id FROM users LIMIT 1"))).scalar_one()
+    assert stored_first == 12, f"test set-up: the table was not rewritten in reverse ({stored_first})"
+    check_engine = create_async_engine(other.url, pool_size=5, max_overflow=0, pool_timeout=5)
+    try:
+        factory = async_sessionmaker(check_engine, expire_on_commit=False)
+
+        async def call(ids: list[int]) -> dict[int, str]:
+            try:
+                return await asyncio.wait_for(names_by_id(factory, ids), timeout=10)
+            except Exception as error:
+                raise AssertionError(
+                    f"names_by_id(factory, {ids}) raised {type(error).__name__}: {str(error)[:160]} — "
+                    f"any list of ints is a valid question; an id with no user is simply left out."
+                ) from None
+
+        nine_left = "on a table of 9 users (ids 1-12 without 2, 3 and 7, stored highest id first)"
+        expect(await call([1, 4, 12]), {1: "Name 1", 4: "Name 4", 12: "Name 12"},
+               f"names_by_id(factory, [1, 4, 12]) {nine_left}",
+               "Look each user up by its id (WHERE id = …), not by its position in the table: ids have gaps, "
+               "and rows have no order on disk.")
+        expect(await call([5, 2, 5, 9, 5]), {5: "Name 5", 9: "Name 9"},
+               f"names_by_id(factory, [5, 2, 5, 9, 5]) {nine_left}",
+               "An id may appear more than once, and an id with no user may come before others: "
+               "pair each name with the id it was looked up for.")
+        expect(await call([0, -1, 13, 10_000]), {}, f"names_by_id(factory, [0, -1, 13, 10000]) {nine_left}",
+               "Ids that no user has, however large or small, are left out.")
+        async with other.engine.begin() as conn:
+            await conn.execute(text("UPDATE users SET name = 'Renamed 4' WHERE id = 4"))
+        expect(await call([4, 8]), {4: "Renamed 4", 8: "Name 8"},
+               "names_by_id(factory, [4, 8]) after user 4 was renamed",
+               "Read the names from the database on every call.")
+    finally:
+        await check_engine.dispose()
+        await other.engine.dispose()
 ### END HIDDEN TESTS
 
 # %% [markdown] id=summary

@@ -359,12 +359,12 @@ async with session_factory() as session:
 # |---|---|
 # | `add(email, name) -> User` | inserts a user and flushes, so the returned user has its id; a duplicate e-mail raises `IntegrityError` from `add()` itself |
 # | `get(user_id) -> User \| None` | the user with that id, or `None` |
-# | `get_by_email(email) -> User \| None` | the user with exactly that e-mail, or `None` |
-# | `page(after_id, limit) -> list[User]` | up to `limit` users with ids greater than `after_id` (from the start when `None`), ordered by id: keyset, in one statement |
+# | `get_by_email(email) -> User \| None` | the user whose e-mail is exactly `email` (same case, nothing trimmed, `_` and `%` are ordinary characters), or `None` |
+# | `page(after_id, limit) -> list[User]` | up to `limit` users with ids greater than `after_id` (from the start when `None`), ordered by id: keyset, in one statement. Ids have gaps (deleted users), and rows are not stored in id order |
 # | `rename(user_id, name) -> User \| None` | sets the name and returns the user **as the database has it after the update**, triggers included; `None` when there is no such user |
 # | `delete(user_id) -> bool` | deletes the user (the database deletes their posts, accounts and orders with it); `True` if a row was deleted |
 #
-# The tests run each method on their own copy of the database, roll back to check that nothing was committed, install a trigger like the one in Part C, and watch the SQL your `page()` sends.
+# The tests run each method on their own copy of the database, roll back to check that nothing was committed, call your methods inside a transaction the caller has already begun, install a trigger like the one in Part C, and watch the SQL your `page()` sends.
 
 # %% solution id=UserRepository
 from sqlalchemy import delete, select, update
@@ -469,6 +469,23 @@ async with disposable_database(seed=True, label="check_repo_add", say=False) as 
            "rows after the caller committed two add() calls")
 
     async with other.session_factory() as session:
+        await session.execute(text("SELECT 1"))  # the caller's transaction has already begun
+        session.add(User(email="pending@example.com", name="Pending"))  # the caller's own work, not flushed yet
+        try:
+            inside = await UserRepository(session).add("inside@example.com", "Inside")
+        except Exception as error:
+            raise AssertionError(
+                f"add() inside a transaction the caller had already begun raised {type(error).__name__}: "
+                f"{str(error).splitlines()[0][:140]} — add() works in the caller's transaction as it finds it: "
+                f"it does not begin, commit or roll back one."
+            ) from None
+        expect_type(inside.id, int, "the id of a user added inside the caller's transaction")
+        await session.rollback()
+    expect((await rows_with("pending@example.com"), await rows_with("inside@example.com")), (0, 0),
+           "rows left of the caller's pending user and the added one after the caller rolled back",
+           "add() committed the caller's transaction, with the caller's own unfinished work in it.")
+
+    async with other.session_factory() as session:
         try:
             await UserRepository(session).add("ada.zhang2@example.com", "Duplicate")
         except IntegrityError:
@@ -482,6 +499,8 @@ async with disposable_database(seed=True, label="check_repo_add", say=False) as 
 
 # %% tests id=test_UserRepository_get points=1
 """Check that get() and get_by_email() find users and return None for unknown ones."""
+from sqlalchemy import text
+
 from asyncdb_lab.checks import expect, expect_type
 
 async with session_factory() as session:
@@ -498,6 +517,25 @@ async with session_factory() as session:
            "get_by_email() of an address nobody has", "Return None.")
     expect((await repository.get_by_email("lina.garcia1@example.com")).id, 1,
            "get_by_email('lina.garcia1@example.com')")
+    # What must not matter: an address is compared as it is, whatever its case, spaces or characters.
+    await session.execute(text("INSERT INTO users (email, name) VALUES ('Mixed.Case@Example.COM', 'Mixed Case')"))
+    mixed = await repository.get_by_email("Mixed.Case@Example.COM")
+    expect_type(mixed, User, "get_by_email('Mixed.Case@Example.COM') of a user stored with those capitals",
+                "Compare the address as it is given: do not change its case.")
+    expect(mixed.email, "Mixed.Case@Example.COM", "the e-mail of the user found")
+    for near_miss in ("ADA.ZHANG2@EXAMPLE.COM", "mixed.case@example.com", "ada.zhang2@example.com ",
+                      " ada.zhang2@example.com", "ada_zhang2@example.com", "ada.zhang2@%", "%"):
+        try:
+            found = await repository.get_by_email(near_miss)
+        except Exception as error:
+            raise AssertionError(
+                f"get_by_email({near_miss!r}) raised {type(error).__name__}: {str(error).splitlines()[0][:120]} — "
+                f"no user has exactly this address, so the answer is None."
+            ) from None
+        expect(found, None, f"get_by_email({near_miss!r}), an address no user has exactly",
+               "The address must match exactly: same case, nothing trimmed, and `_` or `%` in it are "
+               "ordinary characters, not patterns.")
+    await session.rollback()
     ### END HIDDEN TESTS
 
 # %% tests id=test_UserRepository_page points=3
@@ -531,10 +569,35 @@ async with disposable_database(seed=True, label="check_repo_page", say=False) as
                "page(None, 5) after rows 2-5 were updated",
                "Without ORDER BY, PostgreSQL returns rows in storage order, and an UPDATE moves them.")
 
+        # What must not matter: where rows are stored (users 1-500 rewritten, so they now sit after
+        # 501-1000), which plan the database picks (no index scans), and when users signed up.
+        await session.execute(text("UPDATE users SET name = name WHERE id <= 500"))
+        await session.execute(text(
+            "UPDATE users SET created_at = created_at + interval '400 days' WHERE id IN (6, 12)"
+        ))
+        await session.execute(text("SET LOCAL enable_indexscan = off"))
+        await session.execute(text("SET LOCAL enable_bitmapscan = off"))
+        for after, size, expected in ((None, 5, [1, 2, 3, 4, 5]), (10, 3, [11, 12, 13]),
+                                      (4, 4, [5, 6, 7, 8]), (995, 50, [996, 997, 998, 999, 1000])):
+            got = await repository.page(after, size)
+            expect_type(got, list, f"page({after}, {size})")
+            for user in got:
+                expect_type(user, User, f"an item of page({after}, {size})")
+            expect([user.id for user in got], expected,
+                   f"ids of page({after}, {size}) once rows are stored out of id order and users 6 and 12 "
+                   f"have later signup times",
+                   "The order must come from the database, by id: ORDER BY the id, in the same statement as "
+                   "the LIMIT. Storage order, sorting afterwards in Python and signup times do not give it.")
+
         await session.execute(delete(User).where(User.id.between(2, 4)))
         expect([user.id for user in await repository.page(10, 3)], [11, 12, 13],
                "page(10, 3) when users 2-4 are gone",
                "after_id is an id, not a number of rows to skip: filter with id > after_id.")
+        for after, size, expected in ((1, 3, [5, 6, 7]), (None, 3, [1, 5, 6])):
+            expect([user.id for user in await repository.page(after, size)], expected,
+                   f"ids of page({after}, {size}) when users 2-4 are gone",
+                   "A page holds the next `limit` users that exist, however many ids are missing: "
+                   "it cannot be worked out from after_id and limit alone.")
 
         walked: list[int] = []
         after = None
@@ -619,7 +682,7 @@ async with disposable_database(seed=True, label="check_repo_delete", say=False) 
 
 # %% [markdown] id=part-e-get-create-many
 # ---
-# ## Part E — Get or create, when many requests race (7 points)
+# ## Part E — Get or create, when many requests race (9 points)
 #
 # A sign-up endpoint must create a user for an e-mail address unless one exists.
 # The tutorial checks first (`get_by_email`), then inserts. Each step is fine; the gap between them is not.
@@ -684,6 +747,8 @@ print(sql)
 # - This function is a whole unit of work: open your own session from `session_factory` and commit what you insert.
 # - An existing user is returned as it is: its name is not changed.
 # - It must hold up under concurrency: the tests run dozens of calls for one address at once (exactly one `True`, no errors), and insert the same address from another connection while your call runs.
+# - Only the duplicate address is yours to handle. Any other error from the database (a name the column cannot hold, a constraint you do not know about) must reach the caller as the database raised it, with nothing written.
+# - Every path gives its connection back: created, found, or failed.
 
 # %% solution id=get_or_create
 from sqlalchemy import select
@@ -840,6 +905,71 @@ async with disposable_database(seed=True, label="check_goc_writer", say=False) a
                 )).scalar()
             expect(result[0], mine, "the id returned when the other program rolled back",
                    "Commit the row you inserted.")
+### END HIDDEN TESTS
+
+# %% tests id=test_get_or_create_other_errors points=2
+"""Check that get_or_create lets every other database error through and gives its connections back."""
+### BEGIN HIDDEN TESTS
+import asyncio
+import gc
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from asyncdb_lab import pool_snapshot
+from asyncdb_lab.checks import expect
+
+async with disposable_database(seed=True, label="check_goc_errors", say=False) as other:
+    async with other.engine.begin() as conn:
+        # A rule get_or_create knows nothing about: a name may not be blank.
+        await conn.execute(text("ALTER TABLE users ADD CONSTRAINT users_name_not_blank CHECK (btrim(name) <> '')"))
+    small_engine = create_async_engine(other.url, pool_size=2, max_overflow=0, pool_timeout=3)
+    gc.disable()  # a connection must go back because the code closes its session, not when Python collects it
+    try:
+        factory = async_sessionmaker(small_engine, expire_on_commit=False)
+        for email, name, what in (
+            ("blank.name@example.com", "   ", "a blank name, which a CHECK constraint refuses"),
+            ("long.name@example.com", "x" * 150, "a name longer than the column's 100 characters"),
+        ):
+            try:
+                outcome = await asyncio.wait_for(get_or_create(factory, email, name), timeout=10)
+            except DBAPIError:
+                continue
+            except TimeoutError:
+                raise AssertionError(f"get_or_create with {what} did not return within 10 s.") from None
+            except Exception as error:
+                raise AssertionError(
+                    f"get_or_create with {what} raised {type(error).__name__}: {str(error).splitlines()[0][:140]} "
+                    f"— the caller should get the database's own error (a SQLAlchemy DBAPIError), not another one."
+                ) from None
+            raise AssertionError(
+                f"get_or_create({email!r}, …) with {what} returned {outcome!r} instead of raising the database's "
+                f"error. Only the duplicate address is get_or_create's to handle: which errors does your code "
+                f"catch, and are they all the unique constraint on email?"
+            )
+        async with other.engine.connect() as conn:
+            written = (await conn.execute(text(
+                "SELECT count(*) FROM users WHERE email IN ('blank.name@example.com', 'long.name@example.com')"
+            ))).scalar_one()
+        expect(written, 0, "rows written by the two calls that failed")
+        # Every path gives its connection back: 15 calls in a row through a pool of 2.
+        for n in range(5):
+            for email in ("ada.zhang2@example.com", f"pool.{n}@example.com", f"pool.{n}@example.com"):
+                try:
+                    await asyncio.wait_for(get_or_create(factory, email, "Pool Test"), timeout=10)
+                except Exception as error:
+                    raise AssertionError(
+                        f"Through a pool of 2 connections, get_or_create({email!r}, …) raised "
+                        f"{type(error).__name__}: {str(error).splitlines()[0][:140]} — does every path (created, "
+                        f"found, failed) close its session, so that its connection goes back to the pool?"
+                    ) from None
+        expect(pool_snapshot(small_engine).checked_out, 0,
+               "connections still checked out after 17 calls of get_or_create",
+               "Open the session with `async with`, so that it is closed on every path.")
+    finally:
+        gc.enable()
+        await small_engine.dispose()
 ### END HIDDEN TESTS
 
 # %% [markdown] id=summary
