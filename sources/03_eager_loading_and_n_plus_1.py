@@ -116,7 +116,7 @@ print(sql)
 
 # %% [markdown] id=part-b-eager-loading-counted
 # ---
-# ## Part B — Eager loading, counted (6 points)
+# ## Part B — Eager loading, counted (7 points)
 #
 # The *N+1 problem*: one query loads N parents, then one more query per parent loads its children.
 # Each query is cheap; a round trip to the server and back is not, and N of them add up.
@@ -275,6 +275,43 @@ async with Session() as session:
     writer = await session.scalar(select(Writer).where(Writer.id == 13).options(selectinload(Writer.posts)))
     print(f"with selectinload: writer 13 has {len(writer.posts)} posts")
 
+# %% [markdown] id=order-by-not-optional
+# ### `ORDER BY` is not optional
+#
+# A table has no order of its own.
+# Without `ORDER BY`, PostgreSQL returns rows in whatever order its plan produces them: often the order they are stored in, which on freshly loaded seed data happens to be id order, and which changes as soon as rows are updated, deleted or the plan switches to a hash join.
+# The next cell defines `scrambled_database()`, a fresh copy of the seed data in which every user whose id ends in 7 is deleted (their posts go with them) and the rows of `users` and `posts` are stored out of id order.
+# The checks run the exercises on it too, and so can you: a query without `ORDER BY` comes back in another order there.
+
+# %% readonly id=scrambled-database
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+
+
+@asynccontextmanager
+async def scrambled_database(label: str = "scrambled"):
+    """A fresh seeded database with gaps in the user ids and users and posts stored out of id order."""
+    async with disposable_database(seed=True, label=label, say=False) as scrambled:
+        async with scrambled.engine.begin() as conn:
+            await conn.execute(text("DELETE FROM users WHERE id % 10 = 7"))
+            for table in ("users", "posts"):
+                top = await conn.scalar(text(f"SELECT max(id) FROM {table}"))
+                for start in range(top - top % 100, -1, -100):  # an UPDATE writes a new row version: last ids first
+                    await conn.execute(text(f"UPDATE {table} SET id = id WHERE id >= :a AND id < :b"),
+                                       {"a": start, "b": start + 100})
+        async with scrambled.engine.connect() as conn:
+            await conn.execute(text("ANALYZE users"))
+            await conn.execute(text("ANALYZE posts"))
+            await conn.commit()
+        yield scrambled
+
+
+async with scrambled_database() as scrambled:
+    async with scrambled.engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT id FROM users"))).scalars().all()
+print("user ids as stored, without ORDER BY:", stored[:8], "…")
+
 # %% [markdown] id=exercise-authors-posts
 # ### Exercise: `authors_with_posts`
 #
@@ -285,6 +322,7 @@ async with Session() as session:
 # - The number of statements must not grow with each user: at most 4 on the seed data. On a bigger database, `selectinload`'s one extra statement per 500 authors is fine; a query per user is not.
 # - To keep only users with posts, filter with `User.posts.any()` (an `EXISTS` subquery). A plain join to `posts` returns each user once per post.
 # - Return a `list` of `User` objects.
+# - Use the session you are given as it is. It may already be in a transaction, holding rows the caller has flushed but not committed, which you must see; do not begin, commit, roll back or close it: the caller owns it (notebook 02). The same holds for the two exercises after this one.
 
 # %% solution id=authors_with_posts
 async def authors_with_posts(session) -> list[User]:
@@ -332,6 +370,25 @@ for author in authors:
     got = {post.id for post in author.posts}
     expect(got, expected_posts[author.id], f"the post ids of user {author.id}",
            "Load every post of each author, and only theirs.")
+
+async with scrambled_database("check_authors_order") as scrambled:
+    async with scrambled.engine.begin() as conn:
+        # Signup dates out of id order too: the id is the order asked for, not the date.
+        await conn.execute(text(
+            "UPDATE users SET created_at = created_at + (1000 - id) * interval '1 day' WHERE id % 3 = 0"
+        ))
+        expected_ids = list((await conn.execute(text(
+            "SELECT id FROM users WHERE EXISTS (SELECT 1 FROM posts WHERE author_id = users.id) ORDER BY id"
+        ))).scalars())
+    async with scrambled.session_factory() as session:
+        scrambled_authors = await authors_with_posts(session)
+    expect_type(scrambled_authors, list, "authors_with_posts(session) on scrambled_database()", "Return a list.")
+    for author in scrambled_authors:
+        expect_type(author, User, "each item", "Return User objects.")
+    expect([author.id for author in scrambled_authors], expected_ids,
+           "the author ids on scrambled_database() (rows stored out of id order, gaps in the ids)",
+           "Without ORDER BY the rows come back in whatever order the plan produces; the seed data only "
+           "happens to be stored in id order. Sort in the query, by the id.")
 ### END HIDDEN TESTS
 
 # %% tests id=test_authors_with_posts_statements points=2
@@ -408,9 +465,53 @@ expect(total, 5000, "posts readable after the session closed",
        "Every post of every author should be loaded.")
 ### END HIDDEN TESTS
 
+# %% tests id=test_authors_with_posts_caller_session points=1
+"""Check that authors_with_posts works in the caller's open transaction, sees its flushed rows and leaves it open."""
+### BEGIN HIDDEN TESTS
+from asyncdb_lab.checks import expect, expect_type
+from sqlalchemy import func, select, text
+
+async with disposable_database(seed=True, label="check_authors_caller", say=False) as other:
+    async with other.session_factory() as session:
+        await session.execute(text("SELECT 1"))  # the caller's transaction has begun
+        newcomer = User(email="caller.new@example.test", name="Caller New")
+        session.add(newcomer)
+        await session.flush()
+        session.add(Post(author_id=newcomer.id, title="Not committed yet", content="C"))
+        await session.flush()
+        newcomer_id = newcomer.id
+        try:
+            caller_authors = await authors_with_posts(session)
+        except Exception as error:
+            raise AssertionError(
+                f"authors_with_posts raised {type(error).__name__}: {error} on a session already in a "
+                "transaction. Use the session as it is: no session.begin(), no commit, no close."
+            ) from None
+        still_open = session.in_transaction()
+        expect_type(caller_authors, list, "authors_with_posts(session)", "Return a list.")
+        for author in caller_authors:
+            expect_type(author, User, "each item", "Return User objects.")
+        ids = [author.id for author in caller_authors]
+        last_titles = [post.title for post in caller_authors[-1].posts] if caller_authors else []
+        kept = await session.scalar(select(func.count()).select_from(User).where(User.email == "caller.new@example.test"))
+        await session.rollback()
+    assert still_open, (
+        "After authors_with_posts the caller's transaction was no longer open: do not commit, roll back "
+        "or close the session you are given; the caller owns it."
+    )
+    expect(kept, 1, "the caller's flushed user, still there after the call",
+           "The caller's uncommitted work must survive your function: never close or roll back its session.")
+    expect(len(ids), 851, "authors seen in the caller's transaction (850 + one flushed, not committed)",
+           "Query through the session you are given, not a session or engine of your own: only it sees "
+           "the caller's uncommitted rows.")
+    expect(ids[-1], newcomer_id, "the last author, the one the caller just flushed", "Order by id.")
+    expect(last_titles, ["Not committed yet"],
+           "the posts of the flushed author", "Load the posts in the same query, through the given session.")
+### END HIDDEN TESTS
+
 # %% [markdown] id=part-c-counting-outer-join
 # ---
-# ## Part C — Counting with an outer join and `GROUP BY` (5 points)
+# ## Part C — Counting with an outer join and `GROUP BY` (6 points)
 #
 # Often you do not need the posts themselves, only how many there are.
 # Loading 5,000 posts to call `len()` on them moves all of them over the network; `count()` with `GROUP BY` lets the database do it and send one row per user.
@@ -464,6 +565,7 @@ print(type(row).__name__, row, "->", type(tuple(row)).__name__, tuple(row))
 # Write `post_counts(session)`: one `(id, email, number of posts)` for **every** user, users without posts included with 0, ordered by user id.
 #
 # - Exactly one statement.
+# - Work in the session you are given, as `authors_with_posts` does: the caller's flushed rows count, and its transaction stays open.
 # - Return a `list` of plain `tuple`s of `(int, str, int)`: convert each `Row` with `tuple(row)`. `Row` objects fail the check.
 
 # %% solution id=post_counts
@@ -505,6 +607,22 @@ for got in counts:
         )
 expect(counts, expected, "post_counts on the seed data",
        "One (id, email, count) per user, ordered by id; count posts.id, not rows.")
+
+async with scrambled_database("check_post_counts_order") as scrambled:
+    async with scrambled.engine.connect() as conn:
+        expected = [tuple(r) for r in (await conn.execute(text(
+            "SELECT u.id, u.email, (SELECT count(*) FROM posts AS p WHERE p.author_id = u.id)::int "
+            "FROM users AS u ORDER BY u.id"
+        ))).all()]
+    async with scrambled.session_factory() as session:
+        scrambled_counts = await post_counts(session)
+    expect_type(scrambled_counts, list, "post_counts(session) on scrambled_database()", "Return a list.")
+    expect([row[0] if type(row) is tuple else row for row in scrambled_counts], [row[0] for row in expected],
+           "the user ids on scrambled_database() (rows stored out of id order, gaps in the ids)",
+           "GROUP BY does not sort: without ORDER BY the rows come back in whatever order the plan "
+           "produces (here a hash aggregate). Order by the user id in the query.")
+    expect(scrambled_counts, expected, "post_counts on scrambled_database()",
+           "One plain (id, email, count) tuple per user, ordered by id.")
 ### END HIDDEN TESTS
 
 # %% tests id=test_post_counts_zero points=2
@@ -555,9 +673,53 @@ assert "count(" in statement and "posts.content" not in statement, (
 )
 ### END HIDDEN TESTS
 
+# %% tests id=test_post_counts_caller_session points=1
+"""Check that post_counts works in the caller's open transaction, counts its flushed rows and leaves it open."""
+### BEGIN HIDDEN TESTS
+from asyncdb_lab.checks import expect, expect_type
+from sqlalchemy import func, select, text
+
+async with disposable_database(seed=True, label="check_post_counts_caller", say=False) as other:
+    async with other.session_factory() as session:
+        await session.execute(text("SELECT 1"))  # the caller's transaction has begun
+        newcomer = User(email="caller.new@example.test", name="Caller New")
+        session.add(newcomer)
+        await session.flush()
+        session.add_all([Post(author_id=newcomer.id, title=f"Draft {k}", content="C") for k in range(3)])
+        session.add(Post(author_id=2, title="One more for user 2", content="C"))
+        await session.flush()
+        newcomer_id = newcomer.id
+        user_2 = await session.scalar(select(func.count(Post.id)).where(Post.author_id == 2))
+        email_2 = await session.scalar(select(User.email).where(User.id == 2))
+        try:
+            caller_counts = await post_counts(session)
+        except Exception as error:
+            raise AssertionError(
+                f"post_counts raised {type(error).__name__}: {error} on a session already in a transaction. "
+                "Use the session as it is: no session.begin(), no commit, no close."
+            ) from None
+        still_open = session.in_transaction()
+        kept = await session.scalar(select(func.count()).select_from(Post).where(Post.author_id == newcomer_id))
+        await session.rollback()
+    assert still_open, (
+        "After post_counts the caller's transaction was no longer open: do not commit, roll back or close "
+        "the session you are given; the caller owns it."
+    )
+    expect(kept, 3, "the caller's flushed posts, still there after the call",
+           "The caller's uncommitted work must survive your function: never close or roll back its session.")
+    expect_type(caller_counts, list, "post_counts(session)", "Return a list.")
+    expect(len(caller_counts), 1001, "rows seen in the caller's transaction (1,000 users + one flushed)",
+           "Query through the session you are given, not a session or engine of your own: only it sees the "
+           "caller's uncommitted rows.")
+    expect(caller_counts[-1], (newcomer_id, "caller.new@example.test", 3), "the row of the user the caller flushed",
+           "Count through the given session; order by user id.")
+    expect(caller_counts[1], (2, email_2, user_2),
+           "user 2's row, with the post the caller flushed", "Count through the given session.")
+### END HIDDEN TESTS
+
 # %% [markdown] id=part-d-select-only-columns
 # ---
-# ## Part D — Select only the columns you need (6 points)
+# ## Part D — Select only the columns you need (7 points)
 #
 # `select(Post)` asks for every column of `posts`, including `content`, the largest one, and builds a `Post` object per row, tracked by the session.
 # When you only show titles, `select(Post.title)` asks for that one column and returns plain strings.
@@ -618,6 +780,7 @@ print(sql)
 # - Order by `created_at` descending, ties broken by `id` descending.
 # - One statement whose `SELECT` list is the `title` column only (not whole `Post` objects, not `load_only`), with `LIMIT n` done by the database.
 # - A user without posts, an unknown user id, or `n = 0` gives `[]`.
+# - As before: work in the session you are given, inside whatever transaction the caller has begun; do not begin, commit or close it.
 
 # %% solution id=recent_titles
 async def recent_titles(session, user_id: int, n: int) -> list[str]:
@@ -740,6 +903,45 @@ assert " limit " in flat or " fetch first " in flat, (
     "recent_titles fetched every title and cut the list in Python: add .limit(n) so the "
     "database sends only n rows."
 )
+### END HIDDEN TESTS
+
+# %% tests id=test_recent_titles_caller_session points=1
+"""Check that recent_titles works in the caller's open transaction, sees its flushed posts and leaves it open."""
+### BEGIN HIDDEN TESTS
+from datetime import UTC, datetime
+
+from asyncdb_lab.checks import expect
+from sqlalchemy import func, select, text
+
+async with disposable_database(seed=True, label="check_recent_titles_caller", say=False) as other:
+    async with other.session_factory() as session:
+        await session.execute(text("SELECT 1"))  # the caller's transaction has begun
+        newest_before = await session.scalars(
+            select(Post.title).where(Post.author_id == 5).order_by(Post.created_at.desc(), Post.id.desc()).limit(2)
+        )
+        newest_before = list(newest_before)
+        session.add(Post(author_id=5, title="Flushed, not committed", content="C",
+                         created_at=datetime(2030, 1, 1, tzinfo=UTC)))
+        await session.flush()
+        try:
+            caller_titles = await recent_titles(session, 5, 3)
+        except Exception as error:
+            raise AssertionError(
+                f"recent_titles raised {type(error).__name__}: {error} on a session already in a transaction. "
+                "Use the session as it is: no session.begin(), no commit, no close."
+            ) from None
+        still_open = session.in_transaction()
+        kept = await session.scalar(select(func.count()).select_from(Post).where(Post.title == "Flushed, not committed"))
+        await session.rollback()
+    assert still_open, (
+        "After recent_titles the caller's transaction was no longer open: do not commit, roll back or close "
+        "the session you are given; the caller owns it."
+    )
+    expect(kept, 1, "the caller's flushed post, still there after the call",
+           "The caller's uncommitted work must survive your function: never close or roll back its session.")
+    expect(caller_titles, ["Flushed, not committed", *newest_before], "recent_titles(session, 5, 3) in the caller's transaction",
+           "Query through the session you are given, not a session or engine of your own: only it sees the "
+           "caller's uncommitted post, the newest one.")
 ### END HIDDEN TESTS
 
 # %% [markdown] id=summary

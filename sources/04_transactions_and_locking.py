@@ -361,7 +361,7 @@ print("total before: 150.00, total after:", debited + credited)
 
 # %% [markdown] id=part-f-exercise-transfer
 # ---
-# ## Part F — Exercise: `transfer` (11 points)
+# ## Part F — Exercise: `transfer` (17 points)
 #
 # Write `transfer(session_factory, from_id, to_id, amount)`.
 # It moves `amount` from account `from_id` to account `to_id`, in a session and a transaction of its own, and returns `None`.
@@ -371,7 +371,9 @@ print("total before: 150.00, total after:", debited + credited)
 # - `LookupError` when either account does not exist.
 # - `InsufficientFunds` (given below) when the source balance is lower than `amount`.
 # - Whenever it raises, no balance has changed.
-# - Hundreds of transfers run at the same time, in both directions between the same accounts, must all be correct: no lost updates, no deadlocks (not even ones you catch and retry), no lock timeouts.
+# - Any other database error (a lock timeout, a constraint or trigger that has nothing to do with the balance) is not yours to translate: let it propagate unchanged, never as `InsufficientFunds`.
+# - The debit and the credit are one transaction: another connection summing all balances at any moment, even while your transfer waits for a lock, sees the same total.
+# - Hundreds of transfers run at the same time, in both directions between the same accounts, must all be correct: no lost updates, no deadlocks (not even ones you catch and retry), no lock timeouts. The checks make two opposite transfers meet on purpose, so a lock order that only usually works fails there.
 #
 # Hints: `async with session_factory.begin() as session:`; lock both rows in one `SELECT … WHERE id IN (…) ORDER BY id FOR UPDATE`, before anything else reads them in that session (the common mistake at the end of Part B).
 
@@ -653,6 +655,217 @@ expect(sum(after.values()), sum(before.values()), "the total of the three balanc
 expect(after, expected, "balances after 200 concurrent transfers in both directions",
        "Updates were lost: lock both rows before reading them. A locking SELECT does not refresh an "
        "account the session read earlier: lock first, or use populate_existing=True.")
+### END HIDDEN TESTS
+
+# %% tests id=test_transfer_one_transaction points=2
+"""Check that a transfer is one transaction: a reader summing all balances never sees money missing or doubled."""
+### BEGIN HIDDEN TESTS
+from asyncdb_lab.checks import expect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+WAITING = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
+
+async def wait_until_blocked(watcher, count, tasks, limit=10.0):
+    """Poll (outside any transaction) until `count` backends wait for a lock, or the tasks are done."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while loop.time() < deadline and not all(task.done() for task in tasks):
+        if await watcher.scalar(WAITING) >= count:
+            return
+        await asyncio.sleep(0.02)
+
+
+async with disposable_database(seed=True, label="check_transfer_atomic", say=False) as check:
+    patient = create_async_engine(check.url, pool_size=4, max_overflow=0,
+                                  connect_args={"server_settings": {"lock_timeout": "30s"}})
+    side = create_async_engine(check.url, poolclass=NullPool)
+    try:
+        factory = async_sessionmaker(patient, expire_on_commit=False)
+        async with side.connect() as watcher:
+            watcher = await watcher.execution_options(isolation_level="AUTOCOMMIT")
+            total = await watcher.scalar(text("SELECT sum(balance) FROM accounts"))
+            for source, target, held in [(41, 42, 42), (42, 41, 42), (43, 44, 43), (44, 43, 43)]:
+                before = await balances(check.engine, [source, target])
+                async with side.connect() as holder:
+                    await holder.execute(text("SELECT id FROM accounts WHERE id = :id FOR UPDATE"), {"id": held})
+                    task = asyncio.create_task(transfer(factory, source, target, Decimal("5.00")))
+                    await wait_until_blocked(watcher, 1, [task])
+                    seen = await watcher.scalar(text("SELECT sum(balance) FROM accounts"))
+                    await holder.rollback()
+                try:
+                    await asyncio.wait_for(task, 20)
+                except Exception as error:
+                    raise AssertionError(
+                        f"transfer(factory, {source}, {target}, Decimal('5.00')) raised {type(error).__name__}: "
+                        f"{error} after waiting for another transaction's lock on account {held}."
+                    ) from None
+                role = "destination" if held == target else "source"
+                expect(seen, total,
+                       f"the total of all balances, read by another connection while transfer({source} → {target}) "
+                       f"waited for a lock on its {role} account",
+                       "Part of the transfer was already committed: money existed nowhere (or twice) in between. "
+                       "Debit and credit must be committed together, in one transaction.")
+                after = await balances(check.engine, [source, target])
+                expect(after, {source: before[source] - Decimal("5.00"), target: before[target] + Decimal("5.00")},
+                       f"balances after transfer({source} → {target})", "Move the money once the lock is free.")
+    finally:
+        await patient.dispose()
+        await side.dispose()
+### END HIDDEN TESTS
+
+# %% tests id=test_transfer_lock_order points=2
+"""Check that two opposite transfers that meet while the rows are busy never deadlock."""
+### BEGIN HIDDEN TESTS
+from asyncdb_lab.checks import expect
+from sqlalchemy.pool import NullPool
+
+WAITING = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
+
+async def wait_until_blocked(watcher, count, tasks, limit=10.0):
+    """Poll (outside any transaction) until `count` backends wait for a lock, or the tasks are done."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while loop.time() < deadline and not all(task.done() for task in tasks):
+        if await watcher.scalar(WAITING) >= count:
+            return
+        await asyncio.sleep(0.02)
+
+
+async with disposable_database(seed=True, label="check_transfer_order", say=False) as check:
+    patient = create_async_engine(check.url, pool_size=4, max_overflow=0,
+                                  connect_args={"server_settings": {"lock_timeout": "30s"}})
+    side = create_async_engine(check.url, poolclass=NullPool)
+    database_errors = []
+
+    def record(context) -> None:
+        code = getattr(context.original_exception, "sqlstate", None)
+        database_errors.append((code, str(context.original_exception).splitlines()[0]))
+
+    event.listen(patient.sync_engine, "handle_error", record)
+    try:
+        factory = async_sessionmaker(patient, expire_on_commit=False)
+        async with side.connect() as watcher:
+            watcher = await watcher.execution_options(isolation_level="AUTOCOMMIT")
+            # Account 51 is busy (another transaction holds it) while the first transfer starts and
+            # waits, and while the opposite one starts; then both go at once.
+            for first, second in [((51, 52), (52, 51)), ((52, 51), (51, 52))]:
+                before = await balances(check.engine, [51, 52])
+                async with side.connect() as holder:
+                    await holder.execute(text("SELECT id FROM accounts WHERE id = 51 FOR UPDATE"))
+                    one = asyncio.create_task(transfer(factory, *first, Decimal("1.00")))
+                    await wait_until_blocked(watcher, 1, [one])
+                    two = asyncio.create_task(transfer(factory, *second, Decimal("2.00")))
+                    await wait_until_blocked(watcher, 2, [one, two])
+                    await holder.rollback()
+                done, _ = await asyncio.wait([one, two], timeout=20)
+                for task in (one, two):
+                    if not task.done():
+                        task.cancel()
+                await asyncio.gather(one, two, return_exceptions=True)
+                deadlocks = [message for code, message in database_errors if code == "40P01"]
+                assert not deadlocks, (
+                    f"transfer{first} and transfer{second}, started while account 51 was busy, deadlocked: "
+                    f"{deadlocks[0]!r}. Each locked the accounts in its own order (from, then to). Lock both "
+                    "rows in one statement in a fixed order: ORDER BY id."
+                )
+                assert len(done) == 2, "Two opposite transfers did not finish within 20 s after the lock was free."
+                for task, arguments in ((one, first), (two, second)):
+                    if task.exception() is not None:
+                        error = task.exception()
+                        raise AssertionError(
+                            f"transfer{arguments} raised {type(error).__name__}: {error} when an opposite transfer "
+                            "ran at the same time."
+                        )
+                expected = dict(before)
+                for (source, target), amount in ((first, Decimal("1.00")), (second, Decimal("2.00"))):
+                    expected[source] -= amount
+                    expected[target] += amount
+                expect(await balances(check.engine, [51, 52]), expected, "balances after two opposite transfers",
+                       "Both transfers must be applied, once each.")
+    finally:
+        await patient.dispose()
+        await side.dispose()
+### END HIDDEN TESTS
+
+# %% tests id=test_transfer_other_errors points=2
+"""Check that database errors that are not about the balance propagate unchanged, not as InsufficientFunds."""
+### BEGIN HIDDEN TESTS
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from asyncdb_lab.checks import expect
+
+
+async def expect_database_error(call, sqlstate: str, what: str, hint: str) -> None:
+    try:
+        await asyncio.wait_for(call, timeout=15)
+    except DBAPIError as error:
+        got = getattr(error.orig, "sqlstate", None)
+        if got == sqlstate:
+            return
+        raise AssertionError(f"{what}: expected the database error {sqlstate} to propagate, got {got}: {error}. {hint}") from None
+    except Exception as error:
+        raise AssertionError(
+            f"{what}: expected the database error (SQLSTATE {sqlstate}) to propagate unchanged, got "
+            f"{type(error).__name__}: {error}. {hint}"
+        ) from None
+    raise AssertionError(f"{what}: expected the database error {sqlstate}, but nothing was raised. {hint}")
+
+
+async with disposable_database(seed=True, label="check_transfer_errors", say=False) as check:
+    impatient = create_async_engine(check.url, pool_size=2, max_overflow=0,
+                                    connect_args={"server_settings": {"lock_timeout": "300ms"}})
+    side = create_async_engine(check.url, poolclass=NullPool)
+    try:
+        factory = async_sessionmaker(impatient, expire_on_commit=False)
+        for source, target in [(61, 62), (62, 61)]:
+            before = await balances(check.engine, [source, target])
+            async with side.connect() as holder:
+                await holder.execute(text("SELECT id FROM accounts WHERE id = 62 FOR UPDATE"))
+                await expect_database_error(
+                    transfer(factory, source, target, Decimal("1.00")), "55P03",
+                    f"transfer({source} → {target}) while another transaction holds account 62, with lock_timeout 300ms",
+                    "A lock timeout is not insufficient funds: do not catch database errors you cannot handle "
+                    "(no bare `except Exception`), let them propagate.")
+                await holder.rollback()
+            expect(await balances(check.engine, [source, target]), before,
+                   f"balances after the lock timeout of transfer({source} → {target})", "Nothing may change.")
+
+        async with check.engine.begin() as conn:
+            await conn.execute(text("UPDATE accounts SET balance = 500.00 WHERE id IN (63, 64)"))
+            await conn.execute(text("""
+                CREATE FUNCTION frozen_accounts() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.id = 63 THEN
+                        RAISE EXCEPTION 'account 63 is frozen'
+                            USING ERRCODE = 'check_violation', CONSTRAINT = 'accounts_frozen_check';
+                    END IF;
+                    RETURN NEW;
+                END $$"""))
+            await conn.execute(text(
+                "CREATE TRIGGER frozen_accounts BEFORE UPDATE ON accounts FOR EACH ROW EXECUTE FUNCTION frozen_accounts()"
+            ))
+        for source, target in [(64, 63), (63, 64)]:
+            before = await balances(check.engine, [source, target])
+            amount = Decimal("1.00")
+            await expect_database_error(
+                transfer(factory, source, target, amount), "23514",
+                f"transfer({source} → {target}) of {amount} when a trigger refuses any change to account 63 "
+                f"(check_violation on accounts_frozen_check; account {source} holds {before[source]})",
+                "The source has the money: only the balance check is InsufficientFunds. Other constraint "
+                "errors must propagate unchanged.")
+            expect(await balances(check.engine, [source, target]), before,
+                   f"balances after the refused transfer({source} → {target})", "Nothing may change.")
+    finally:
+        await impatient.dispose()
+        await side.dispose()
 ### END HIDDEN TESTS
 
 # %% [markdown] id=summary

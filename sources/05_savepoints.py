@@ -241,18 +241,19 @@ async with session_factory() as session:
 
 # %% [markdown] id=part-c-exercise-place-order
 # ---
-# ## Part C — Exercise: `place_order` (10 points)
+# ## Part C — Exercise: `place_order` (14 points)
 #
 # Write `place_order(session_factory, user_id, items)`. `items` is a list of `(product_id, quantity)` pairs.
 #
 # - Open your own session and transaction, and commit when the order is placed.
-# - An item is **skipped** when its product does not exist, when the quantity is more than the stock (no partial lines), or when the database refuses the line (a quantity below 1 breaks `order_items_quantity_check`).
+# - An item is **skipped** when its product does not exist, when the quantity is more than the stock (no partial lines), or when the database refuses the line with an integrity error (`IntegrityError`: a quantity below 1 breaks `order_items_quantity_check`).
+# - Any other database error (a lock timeout, an error raised by a trigger) is not about one item: let it propagate unchanged, and write nothing — no order, no stock change, not even for the items before it.
 # - Every other item becomes an `order_items` row with `unit_price` equal to the product's price, and its stock goes down by the quantity.
 # - Return `(order id, skipped product ids)`, the skipped ids in the order they appear in `items`.
 # - When every item is skipped (or `items` is empty), write **nothing**: no order row, no stock change, and return `(None, skipped)`.
 #
 # Orders arrive concurrently. Two customers buying the last unit at the same time must not both get it: lock the product rows (`SELECT … FOR UPDATE`, notebook 04) before you read their stock.
-# Locking all of an order's products at once, in product id order, also means two orders never wait for each other in a circle.
+# Locking all of an order's products at once, in product id order, also means two orders never wait for each other in a circle; the checks start two orders that list the same products in opposite orders while those rows are busy, so a lock order that only usually works fails there.
 # One savepoint per item lets the database refuse one line without losing the others.
 #
 # Hints: `select(Product).where(Product.id.in_(ids)).order_by(Product.id).with_for_update()`; `OutOfStock` from Part B is yours to use; `await session.rollback()` inside `session.begin()` ends the transaction without writing anything.
@@ -428,12 +429,14 @@ async with disposable_database(seed=True, label="check_place_order", say=False) 
         async with check_engine.connect() as holder:
             await holder.execute(text("SELECT id FROM products WHERE id = 24 FOR UPDATE"))
             tasks = [asyncio.create_task(place_order(factory, 100 + n, [(24, 1), (1, 1)])) for n in range(TASKS)]
-            for _ in range(60):
+            # Read pg_stat_activity outside the holder's transaction: inside one it is a snapshot.
+            for _ in range(400):
                 await asyncio.sleep(0.05)
-                waiting = await holder.scalar(text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                ))
+                async with check_engine.connect() as watcher:
+                    waiting = await watcher.scalar(text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    ))
                 if waiting >= TASKS or all(t.done() for t in tasks):
                     break
             await holder.rollback()
@@ -530,9 +533,175 @@ async with disposable_database(seed=True, label="check_place_order", say=False) 
         await check_engine.dispose()
 ### END HIDDEN TESTS
 
+# %% tests id=test_place_order_lock_order points=2
+"""Check that two orders listing the same products in opposite orders never deadlock, even when they meet."""
+### BEGIN HIDDEN TESTS
+import asyncio
+
+from sqlalchemy import event, select, text
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from asyncdb_lab.checks import expect, expect_type
+
+WAITING = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
+
+async def wait_until_blocked(watcher, count, tasks, limit=10.0):
+    """Poll (outside any transaction) until `count` backends wait for a lock, or the tasks are done."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while loop.time() < deadline and not all(task.done() for task in tasks):
+        if await watcher.scalar(WAITING) >= count:
+            return
+        await asyncio.sleep(0.02)
+
+
+async with disposable_database(seed=True, label="check_place_order", say=False) as check:
+    patient = create_async_engine(check.url, pool_size=4, max_overflow=0,
+                                  connect_args={"server_settings": {"lock_timeout": "30s"}})
+    side = create_async_engine(check.url, poolclass=NullPool)
+    database_errors = []
+
+    def record(context) -> None:
+        code = getattr(context.original_exception, "sqlstate", None)
+        database_errors.append((code, str(context.original_exception).splitlines()[0]))
+
+    event.listen(patient.sync_engine, "handle_error", record)
+    try:
+        factory = async_sessionmaker(patient, expire_on_commit=False)
+        async with side.connect() as watcher:
+            watcher = await watcher.execution_options(isolation_level="AUTOCOMMIT")
+            # Product 4 is busy (another transaction holds it) while the first order starts and
+            # waits, and while the opposite one starts; then both go at once.
+            for first, second in [([(4, 1), (6, 1)], [(6, 1), (4, 1)]), ([(6, 1), (4, 1)], [(4, 1), (6, 1)])]:
+                stock_before = dict((await watcher.execute(text("SELECT id, stock FROM products WHERE id IN (4, 6)"))).all())
+                async with side.connect() as holder:
+                    await holder.execute(text("SELECT id FROM products WHERE id = 4 FOR UPDATE"))
+                    one = asyncio.create_task(place_order(factory, 11, first))
+                    await wait_until_blocked(watcher, 1, [one])
+                    two = asyncio.create_task(place_order(factory, 12, second))
+                    await wait_until_blocked(watcher, 2, [one, two])
+                    await holder.rollback()
+                done, _ = await asyncio.wait([one, two], timeout=20)
+                for task in (one, two):
+                    if not task.done():
+                        task.cancel()
+                await asyncio.gather(one, two, return_exceptions=True)
+                deadlocks = [message for code, message in database_errors if code == "40P01"]
+                assert not deadlocks, (
+                    f"place_order with items {first} and with items {second}, started while product 4 was busy, "
+                    f"deadlocked: {deadlocks[0]!r}. Each locked the products in the order of its items. Lock all "
+                    "of an order's products in one statement, ordered by product id, before the first item."
+                )
+                assert len(done) == 2, "Two concurrent orders did not finish within 20 s after the lock was free."
+                for task, items in ((one, first), (two, second)):
+                    if task.exception() is not None:
+                        error = task.exception()
+                        raise AssertionError(
+                            f"place_order(factory, ..., {items}) raised {type(error).__name__}: {error} while an "
+                            "order for the same products in the opposite order ran."
+                        )
+                    expect_type(task.result()[0], int, f"the order id of the order of {items}",
+                                "Both products are in stock: both orders are placed.")
+                    expect(task.result()[1], [], f"skipped ids of the order of {items}",
+                           "Both products are in stock: nothing is skipped.")
+                stock_after = dict((await watcher.execute(text("SELECT id, stock FROM products WHERE id IN (4, 6)"))).all())
+                expect(stock_after, {4: stock_before[4] - 2, 6: stock_before[6] - 2},
+                       "stock of products 4 and 6 after two orders of one unit each", "Each order takes one of each.")
+    finally:
+        await patient.dispose()
+        await side.dispose()
+### END HIDDEN TESTS
+
+# %% tests id=test_place_order_other_errors points=2
+"""Check that database errors that are not about one item propagate unchanged and leave nothing written."""
+### BEGIN HIDDEN TESTS
+import asyncio
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from asyncdb_lab.checks import expect
+
+
+async def expect_database_error(call, sqlstate: str, what: str, hint: str) -> None:
+    try:
+        await asyncio.wait_for(call, timeout=15)
+    except DBAPIError as error:
+        got = getattr(error.orig, "sqlstate", None)
+        if got == sqlstate:
+            return
+        raise AssertionError(f"{what}: expected the database error {sqlstate} to propagate, got {got}: {error}. {hint}") from None
+    except Exception as error:
+        raise AssertionError(
+            f"{what}: expected the database error (SQLSTATE {sqlstate}) to propagate unchanged, got "
+            f"{type(error).__name__}: {error}. {hint}"
+        ) from None
+    raise AssertionError(f"{what}: expected the database error {sqlstate}, but nothing was raised. {hint}")
+
+
+async def written(conn):
+    orders = await conn.scalar(text("SELECT count(*) FROM orders"))
+    lines = await conn.scalar(text("SELECT count(*) FROM order_items"))
+    stock = dict((await conn.execute(text("SELECT id, stock FROM products WHERE id IN (7, 8, 9)"))).all())
+    return orders, lines, stock
+
+
+async with disposable_database(seed=True, label="check_place_order", say=False) as check:
+    impatient = create_async_engine(check.url, pool_size=2, max_overflow=0,
+                                    connect_args={"server_settings": {"lock_timeout": "300ms"}})
+    side = create_async_engine(check.url, poolclass=NullPool)
+    try:
+        factory = async_sessionmaker(impatient, expire_on_commit=False)
+        async with side.connect() as watcher:
+            watcher = await watcher.execution_options(isolation_level="AUTOCOMMIT")
+            before = await written(watcher)
+            async with side.connect() as holder:
+                await holder.execute(text("SELECT id FROM products WHERE id = 8 FOR UPDATE"))
+                await expect_database_error(
+                    place_order(factory, 13, [(7, 1), (8, 1)]), "55P03",
+                    "place_order(..., [(7, 1), (8, 1)]) while another transaction holds product 8, with lock_timeout 300ms",
+                    "A lock timeout is not an out-of-stock item: skip only what the item itself causes "
+                    "(OutOfStock, IntegrityError), let every other error propagate.")
+                await holder.rollback()
+            expect(await written(watcher), before, "(orders, order lines, stock of 7, 8, 9) after the lock timeout",
+                   "Nothing may be written when the order fails.")
+
+            async with check.engine.begin() as conn:
+                await conn.execute(text("""
+                    CREATE FUNCTION recalled_products() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        IF NEW.product_id = 9 THEN
+                            RAISE EXCEPTION 'product 9 is being recalled';
+                        END IF;
+                        RETURN NEW;
+                    END $$"""))
+                await conn.execute(text(
+                    "CREATE TRIGGER recalled_products BEFORE INSERT ON order_items "
+                    "FOR EACH ROW EXECUTE FUNCTION recalled_products()"
+                ))
+            await expect_database_error(
+                place_order(factory, 13, [(7, 1), (9, 1), (8, 1)]), "P0001",
+                "place_order(..., [(7, 1), (9, 1), (8, 1)]) when a trigger raises an error (SQLSTATE P0001) for "
+                "the line of product 9",
+                "Only an IntegrityError is a refused line; any other database error must leave place_order.")
+            expect(await written(watcher), before,
+                   "(orders, order lines, stock of 7, 8, 9) after the trigger's error",
+                   "All or nothing: the line of product 7 came before the error, and must not be committed either. "
+                   "Commit once, at the end.")
+    finally:
+        await impatient.dispose()
+        await side.dispose()
+### END HIDDEN TESTS
+
 # %% [markdown] id=part-d-exercise-import-users
 # ---
-# ## Part D — Exercise: `import_users`, with the reason from the SQLSTATE (10 points)
+# ## Part D — Exercise: `import_users`, with the reason from the SQLSTATE (12 points)
 #
 # Importing a batch of users is the classic place for one savepoint per row: a duplicate email or a missing name should reject that row, not the whole import.
 # The import also has to say *why* each row was rejected.
@@ -597,7 +766,7 @@ async with session_factory() as session:
 #
 # - Insert each row as a `User` inside its own savepoint; a row the database refuses is skipped, and the rows before and after it are kept.
 # - Return `(number inserted, rejected)`, where `rejected` lists `(row index, reason)` in row order.
-# - The reason comes from the SQLSTATE: `"duplicate_email"` for `23505` (the email is in the table already, or earlier in the same batch), `"missing_name"` for `23502`. Any other database error is not a bad row: let it propagate.
+# - The reason comes from the SQLSTATE: `"duplicate_email"` for `23505` (the email is in the table already, or earlier in the same batch), `"missing_name"` for `23502`. Any other database error, another constraint included, is not a bad row: let it propagate unchanged, leaving the caller's transaction usable, with its own work and the rows inserted before (the caller decides what to do with them).
 # - **Unit of work**: `import_users` flushes and never commits. The caller decides, as with the repositories of notebook 02 — it may commit the import together with other work, or roll all of it back.
 
 # %% solution id=import_users
@@ -789,6 +958,71 @@ async with disposable_database(seed=True, label="check_import_users", say=False)
             left = await session.scalar(select(func.count()).select_from(User).where(User.email.like("undo%")))
         expect(left, 0, "imported rows after the caller rolled back",
                "import_users must not commit: the caller owns the unit of work and just rolled it back.")
+    finally:
+        await check_engine.dispose()
+### END HIDDEN TESTS
+
+# %% tests id=test_import_users_other_errors points=2
+"""Check that database errors other than a duplicate email or a missing name propagate, leaving the caller's transaction usable."""
+### BEGIN HIDDEN TESTS
+import asyncio
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from asyncdb_lab.checks import expect
+
+async with disposable_database(seed=True, label="check_import_users", say=False) as check:
+    check_engine = create_async_engine(check.url, pool_size=2, max_overflow=0)
+    try:
+        async with check_engine.begin() as conn:
+            await conn.execute(text(
+                "ALTER TABLE users ADD CONSTRAINT users_email_domain_check CHECK (email NOT LIKE '%@blocked.test')"
+            ))
+        factory = async_sessionmaker(check_engine, expire_on_commit=False)
+        cases = [
+            ({"email": "someone@blocked.test", "name": "Blocked"}, "23514", "a CHECK constraint of another kind"),
+            ({"email": "x" * 300 + "@import.test", "name": "Too long"}, "22001", "an email longer than 255 characters"),
+        ]
+        for bad_row, sqlstate, kind in cases:
+            rows = [{"email": "before@import.test", "name": "Before"}, {"email": "lina.garcia1@example.com", "name": "Dup"},
+                    bad_row, {"email": "after@import.test", "name": "After"}]
+            async with factory() as session:
+                session.add(User(email="caller@import.test", name="The caller's own work"))
+                await session.flush()
+                try:
+                    outcome = await asyncio.wait_for(import_users(session, rows), 10)
+                except DBAPIError as error:
+                    got = getattr(error.orig, "sqlstate", None)
+                    assert got == sqlstate, (
+                        f"import_users on a row refused by {kind}: expected the database error {sqlstate} to "
+                        f"propagate, got {got}: {error}"
+                    )
+                except Exception as error:
+                    raise AssertionError(
+                        f"import_users on a row refused by {kind} (SQLSTATE {sqlstate}): expected that database "
+                        f"error to propagate unchanged, got {type(error).__name__}: {error}. Re-raise what you do "
+                        "not handle with a bare `raise`."
+                    ) from None
+                else:
+                    raise AssertionError(
+                        f"import_users on a row refused by {kind} (SQLSTATE {sqlstate}) returned {outcome!r}. Only "
+                        "23505 and 23502 are bad rows; any other database error must propagate."
+                    )
+                try:
+                    seen = set(await session.scalars(select(User.email).where(User.email.like("%@import.test"))))
+                except Exception as error:
+                    raise AssertionError(
+                        f"After the error propagated, the caller's session could not be used: {type(error).__name__}: "
+                        f"{error}. Let the error leave the row's savepoint block, so that only the savepoint is "
+                        "rolled back."
+                    ) from None
+                await session.rollback()
+            expect(seen, {"caller@import.test", "before@import.test"},
+                   f"users visible to the caller after import_users raised for {kind}",
+                   "The caller's own work and the rows inserted before the error stay in its transaction: do not "
+                   "roll back the caller's session; the caller decides.")
     finally:
         await check_engine.dispose()
 ### END HIDDEN TESTS
