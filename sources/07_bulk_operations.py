@@ -37,40 +37,44 @@ Session = db.session_factory
 #
 # The six ways compared below differ in exactly that:
 #
-# 1. **One execute per row**: a loop around `session.execute(insert(User).values(...))`. One round trip per row.
+# They are shown on the `orders` table (a `user_id` and a `status` per row; `id` and `created_at` come from the database): Part B asks you to apply one of them to `users`.
+#
+# 1. **One execute per row**: a loop around `session.execute(insert(Order).values(...))`. One round trip per row.
 # 2. **`session.add_all(objects)` + flush**: the unit of work. It must learn each new `id` and server default (the objects need them), so it sends one multi-row `INSERT … RETURNING` per page of 1,000 rows (SQLAlchemy calls this *insertmanyvalues*; below you will see its exact shape, with a sentinel column that matches each returned id to its object).
-# 3. **ORM bulk insert**: `session.execute(insert(User), list_of_dicts)`. No objects, no ids back: one *executemany*, which asyncpg sends as one prepared statement with every parameter set pipelined behind it.
-# 4. **Core executemany**: the same with the table instead of the class, `conn.execute(User.__table__.insert(), list_of_dicts)`.
-# 5. **`insert(User).returning(User.id)` with a list**: you get the ids back, so it is paged like `add_all`, without building objects.
+# 3. **ORM bulk insert**: `session.execute(insert(Order), list_of_dicts)`. No objects, no ids back: one *executemany*, which asyncpg sends as one prepared statement with every parameter set pipelined behind it.
+# 4. **Core executemany**: the same with the table instead of the class, `conn.execute(Order.__table__.insert(), list_of_dicts)`.
+# 5. **`insert(Order).returning(Order.id)` with a list**: you get the ids back, so it is paged like `add_all`, without building objects.
 # 6. **COPY**: PostgreSQL's bulk-load protocol. One command, then a stream of rows in binary; no per-row statement at all. SQLAlchemy has no API for it; you use asyncpg's (Part D explains how, and a trap).
 #
-# The next cell defines each as a small function taking a session and a list of dicts with `email` and `name`.
+# The next cell defines each as a small function taking a session and a list of dicts with `user_id` and `status`.
 
 # %% id=one-execute-per-row
 from sqlalchemy import insert, text
 
+from asyncdb_lab.models import Order
+
 
 async def one_execute_per_row(session, rows):
     for row in rows:
-        await session.execute(insert(User).values(**row))
+        await session.execute(insert(Order).values(**row))
 
 
 async def orm_objects_add_all(session, rows):
-    session.add_all([User(**row) for row in rows])
+    session.add_all([Order(**row) for row in rows])
     await session.flush()
 
 
 async def orm_bulk_insert(session, rows):
-    await session.execute(insert(User), rows)
+    await session.execute(insert(Order), rows)
 
 
 async def core_executemany(session, rows):
     conn = await session.connection()
-    await conn.execute(User.__table__.insert(), rows)
+    await conn.execute(Order.__table__.insert(), rows)
 
 
 async def insert_returning_ids(session, rows):
-    result = await session.execute(insert(User).returning(User.id), rows)
+    result = await session.execute(insert(Order).returning(Order.id), rows)
     return result.scalars().all()
 
 
@@ -79,18 +83,23 @@ async def copy_records(session, rows):
     await conn.exec_driver_sql("SELECT 1")  # starts the transaction first: see Part D
     raw = await conn.get_raw_connection()
     await raw.driver_connection.copy_records_to_table(
-        "users", records=[(row["email"], row["name"]) for row in rows], columns=["email", "name"]
+        "orders", records=[(row["user_id"], row["status"]) for row in rows], columns=["user_id", "status"]
     )
 
 
 METHODS = {
     "one execute per row": one_execute_per_row,
     "add_all + flush": orm_objects_add_all,
-    "ORM bulk insert(User), list": orm_bulk_insert,
+    "ORM bulk insert(Order), list": orm_bulk_insert,
     "Core executemany": core_executemany,
     "insert().returning(), list": insert_returning_ids,
     "COPY (asyncpg)": copy_records,
 }
+
+
+def new_orders(n: int) -> list[dict]:
+    """n rows for the orders table (users 1 to 1,000 exist in the seed data), as plain dicts."""
+    return [{"user_id": 1 + i % 1_000, "status": ("pending", "paid", "shipped")[i % 3]} for i in range(n)]
 
 
 def new_users(n: int, tag: str) -> list[dict]:
@@ -108,13 +117,13 @@ def new_users(n: int, tag: str) -> list[dict]:
 for label, method in METHODS.items():
     async with Session() as session:
         with count_statements(session) as sql:
-            await method(session, new_users(3, "show"))
+            await method(session, new_orders(3))
         await session.rollback()
     print(f"--- {label}")
     print(sql.report(limit=1))
 
 # %% [markdown] id=now-measurement
-# Now the measurement: 2,000 rows each, into an empty `users` table of a second database (`label="bench"`, tables without rows), truncated before every run so that each method starts from the same state.
+# Now the measurement: 2,000 rows each, into the `orders` table of a second database (`label="bench"`, with the seed data), emptied before every run so that each method starts from the same state.
 # The fast methods run three times and the median is shown; the per-row loop and `add_all` run once, because once is slow enough.
 # The last column is the lesson: how many times slower than COPY each method is *on this machine*. Your numbers will differ, and methods that finish within a few milliseconds of each other can swap places from one run to the next; the large gaps stay.
 
@@ -122,14 +131,14 @@ for label, method in METHODS.items():
 import statistics
 import time
 
-bench = await disposable_database(tables=True, label="bench")
-bench_rows = new_users(2_000, "bench")
+bench = await disposable_database(seed=True, label="bench")
+bench_rows = new_orders(2_000)
 measured = {}
 for label, method in METHODS.items():
     seconds = []
     for _ in range(1 if method in (one_execute_per_row, orm_objects_add_all) else 3):
         async with bench.session_factory() as session:
-            await session.execute(text("TRUNCATE users RESTART IDENTITY CASCADE"))
+            await session.execute(text("TRUNCATE orders RESTART IDENTITY CASCADE"))
             await session.commit()
         async with bench.session_factory() as session:
             with count_statements(session) as sql:
@@ -140,7 +149,7 @@ for label, method in METHODS.items():
     measured[label] = (sql.count, statistics.median(seconds))
 
 fastest = min(elapsed for _, elapsed in measured.values())
-print(f"{'2,000 rows into users':<30} {'statements':>10} {'time':>10} {'× fastest':>10}")
+print(f"{'2,000 rows into orders':<30} {'statements':>10} {'time':>10} {'× fastest':>10}")
 for label, (statements, elapsed) in measured.items():
     print(f"{label:<30} {statements:>10} {elapsed * 1000:>7.1f} ms {elapsed / fastest:>9.1f}×")
 
@@ -153,18 +162,18 @@ for label, (statements, elapsed) in measured.items():
 # - `returning()` gives you the ids at about the same price: two multi-row INSERTs instead of one executemany. These three are a close race, and which of them comes first changes from run to run (the next cell shows it).
 # - COPY wins because there is no statement per row to bind and execute at all; the one statement counted for it is the `SELECT 1` explained in Part D.
 #
-# The course's reference measurement (20,000 rows, the same machine class) showed the same large gaps: COPY 0.024 s, executemany 0.087 s, ORM bulk 0.13 s, `returning()` 0.19 s, `add_all` 0.62 s, per row 5.7 s.
+# The course's reference measurement (20,000 rows into `users`, the same machine class) showed the same large gaps: COPY 0.024 s, executemany 0.087 s, ORM bulk 0.13 s, `returning()` 0.19 s, `add_all` 0.62 s, per row 5.7 s.
 #
 # So read a ranking only where the gap is large. The next cell runs the three methods in the middle five more times each, on the same table, and prints the order they finished in every round, and how far apart they were.
 
 # %% id=middle-three-rounds
-middle = ["ORM bulk insert(User), list", "Core executemany", "insert().returning(), list"]
+middle = ["ORM bulk insert(Order), list", "Core executemany", "insert().returning(), list"]
 orders = []
 for round_number in range(1, 6):
     timings = {}
     for label in middle:
         async with bench.session_factory() as session:
-            await session.execute(text("TRUNCATE users RESTART IDENTITY CASCADE"))
+            await session.execute(text("TRUNCATE orders RESTART IDENTITY CASCADE"))
             await session.commit()
         async with bench.session_factory() as session:
             started = time.perf_counter()
@@ -182,7 +191,7 @@ print(f"for scale, from the table above: COPY {measured['COPY (asyncpg)'][1] * 1
 # A few milliseconds, and the odd slow round, decide the middle of the ranking; COPY, `add_all` and the per-row loop are in another league either way.
 #
 # One more thing about `returning()`: in every run measured for this course, the ids came back in the order of the rows passed in, but PostgreSQL does not document any order for the rows a multi-row INSERT returns.
-# When you pair each id with the row it belongs to, ask for the order: with `insert(User).returning(User.id, sort_by_parameter_order=True)`, SQLAlchemy sends the sentinel form that `add_all` sends (`INSERT … SELECT … FROM (VALUES …) ORDER BY sen_counter`, seen in the first cell of this part) and hands the rows back in the order of your list.
+# When you pair each id with the row it belongs to, ask for the order: with `insert(Order).returning(Order.id, sort_by_parameter_order=True)`, SQLAlchemy sends the sentinel form that `add_all` sends (`INSERT … SELECT … FROM (VALUES …) ORDER BY sen_counter`, seen in the first cell of this part) and hands the rows back in the order of your list.
 
 # %% [markdown] id=mistake-inserting-same-rows
 # > **Common mistake: inserting the same rows twice.**
@@ -216,13 +225,19 @@ async with bench.session_factory() as session:
 
 # %% [markdown] id=fix-pick-method-batch
 # The fix is to pick *one* method for one batch, and to leave the commit to the caller, so that a failure rolls back everything the caller did.
+# The shape, with Part A's orders (Part B asks it of you for `users`):
 
 # %% id=fix-pick-method-batch-code
+async def load_orders(session, rows) -> int:  # one method, no commit
+    await orm_bulk_insert(session, rows)
+    return len(rows)
+
+
 async with bench.session_factory() as session:
-    await session.execute(text("TRUNCATE users RESTART IDENTITY CASCADE"))
-    await orm_bulk_insert(session, new_users(5, "once"))
+    await session.execute(text("TRUNCATE orders RESTART IDENTITY CASCADE"))
+    print("orders loaded:", await load_orders(session, new_orders(5)))
     await session.commit()  # the caller commits once, at the end of its unit of work
-    print("rows in users:", (await session.execute(text("SELECT count(*) FROM users"))).scalar_one())
+    print("rows in orders:", (await session.execute(text("SELECT count(*) FROM orders"))).scalar_one())
 await bench.drop()
 
 # %% [markdown] id=part-b-exercise-bulk-insert
@@ -234,7 +249,7 @@ await bench.drop()
 # - Insert every row into `users` exactly once and return how many rows you inserted, as an `int`.
 # - 10,000 rows must reach the database in **at most 2 statements**, as `count_statements` counts them. Part A showed which methods stay under that.
 # - **Do not commit.** The caller owns the transaction: the tests call your function, then roll back, and expect the rows to be gone.
-# - An empty list inserts nothing and returns 0. Careful: to SQLAlchemy, an empty parameter list is not "no rows"; `session.execute(insert(User), [])` runs the INSERT once with no values at all.
+# - An empty list inserts nothing and returns 0. Careful: to SQLAlchemy, an empty parameter list is not "no rows"; `session.execute(insert(Model), [])` runs the INSERT once with no values at all.
 
 # %% solution id=bulk_insert_users
 async def bulk_insert_users(session, rows: list[dict]) -> int:
@@ -349,7 +364,9 @@ from sqlalchemy import text
 from asyncdb_lab.checks import expect
 
 async with disposable_database(tables=True, label="check_bulk_once", say=False) as other:
-    once_rows = [{"email": f"once-{i}@bulk.example", "name": f"Once {i}"} for i in range(2_500)]
+    once_rows = [{"email": f"once-{i}@bulk.example", "name": f"Alex Kim {i % 7}"} for i in range(2_400)]
+    # rows that look like duplicates and are not: the same names, e-mails that differ only in case
+    once_rows += [{"email": f"ONCE-{i}@Bulk.Example", "name": f"Alex Kim {i % 7}"} for i in range(100)]
     async with other.session_factory() as session:
         inserted = await asyncio.wait_for(bulk_insert_users(session, once_rows), timeout=10)
         await session.commit()
@@ -357,8 +374,12 @@ async with disposable_database(tables=True, label="check_bulk_once", say=False) 
         total, distinct = (await conn.execute(
             text("SELECT count(*), count(DISTINCT email) FROM users")
         )).one()
+        stored = sorted(tuple(row) for row in (await conn.execute(text("SELECT email, name FROM users"))).all())
     expect((total, distinct), (2_500, 2_500), "(rows, distinct emails) in users after 2,500 rows",
-           "Each row must be inserted once: one method per batch, not two.")
+           "Each row must be inserted once, and every row you are given: one method per batch, not two, and "
+           "no de-duplication (rows that share a name, or whose e-mails differ only in case, are different users).")
+    expect(stored == sorted((r["email"], r["name"]) for r in once_rows), True,
+           "the (email, name) pairs in users equal the rows given", "Insert the rows unchanged.")
     expect(inserted, 2_500, "bulk_insert_users' return value", "Return the number of rows inserted.")
 ### END HIDDEN TESTS
 
@@ -381,6 +402,25 @@ async with disposable_database(tables=True, label="check_bulk_rollback", say=Fal
     expect(left, 0, "rows left in users after the caller rolled back",
            "Do not commit inside bulk_insert_users, and insert through the session's own "
            "transaction: the caller decides whether the rows stay.")
+
+    async with other.session_factory() as session:  # the caller has begun its transaction and done work in it
+        session.add(User(email="caller-own@bulk.example", name="Caller Own"))
+        await session.flush()
+        try:
+            await asyncio.wait_for(bulk_insert_users(session, rollback_rows), timeout=10)
+        except Exception as error:
+            raise AssertionError(
+                f"bulk_insert_users failed when the caller's transaction had already begun "
+                f"({type(error).__name__}: {str(error).splitlines()[0][:100]}). The session you are given may be "
+                "in a transaction already: insert through it as it is (no session.begin() of your own)."
+            ) from None
+        inside = (await session.execute(text("SELECT count(*) FROM users"))).scalar_one()
+        await session.rollback()
+    async with other.engine.connect() as conn:
+        left = (await conn.execute(text("SELECT count(*) FROM users"))).scalar_one()
+    expect((inside, left), (501, 0),
+           "(users seen by the caller before its rollback, users left after it), when the caller had inserted one",
+           "Your rows join the caller's transaction: the caller sees them with its own, and its rollback removes all.")
 ### END HIDDEN TESTS
 
 # %% tests id=test_bulk_insert_users_empty points=1
@@ -412,9 +452,10 @@ async with disposable_database(tables=True, label="check_bulk_empty", say=False)
 # ---
 # ## Part C — Upserts: insert or update by a unique key (7 points)
 #
-# A product feed sends rows keyed by `sku`: some are new products, some update existing ones.
-# Checking each sku first and then choosing INSERT or UPDATE is slow (two round trips per row) and racy (two loaders can both decide to insert).
-# PostgreSQL does it atomically in one statement: `INSERT … ON CONFLICT (sku) DO UPDATE SET …`.
+# A feed from another system sends rows keyed by a unique column: some are new, some update rows you already have.
+# Here it is a directory of people keyed by `email` (the `users` table); in the exercise it is a product feed keyed by `sku`.
+# Checking each key first and then choosing INSERT or UPDATE is slow (two round trips per row) and racy (two loaders can both decide to insert).
+# PostgreSQL does it atomically in one statement: `INSERT … ON CONFLICT (email) DO UPDATE SET …`.
 # In the `SET` list, `excluded` is the row that was proposed for insertion.
 # SQLAlchemy builds it with the PostgreSQL-specific `insert` from `sqlalchemy.dialects.postgresql`:
 
@@ -425,36 +466,32 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 
-def product_upsert():
-    """INSERT INTO products … ON CONFLICT (sku) DO UPDATE SET name, price, stock = the new row's."""
-    statement = pg_insert(Product)
+def user_upsert():
+    """INSERT INTO users … ON CONFLICT (email) DO UPDATE SET name = the new row's."""
+    statement = pg_insert(User)
     return statement.on_conflict_do_update(
-        index_elements=[Product.sku],
-        set_={
-            "name": statement.excluded.name,
-            "price": statement.excluded.price,
-            "stock": statement.excluded.stock,
-        },
+        index_elements=[User.email],
+        set_={"name": statement.excluded.name},
     )
 
 
-feed = [
-    {"sku": "SKU-0001", "name": "Renamed by the feed", "price": Decimal("9.99"), "stock": 42},
-    {"sku": "NEW-0001", "name": "Brand new", "price": Decimal("5.00"), "stock": 7},
+directory = [
+    {"email": "lina.garcia1@example.com", "name": "Lina Garcia-Moreno"},
+    {"email": "brand.new@example.com", "name": "Brand New"},
 ]
 async with Session() as session:
     with count_statements(session) as sql:
-        await session.execute(product_upsert(), feed)
+        await session.execute(user_upsert(), directory)
     print(sql)
-    for product in (await session.execute(
-        select(Product).where(Product.sku.in_(["SKU-0001", "NEW-0001"])).order_by(Product.id)
+    for user in (await session.execute(
+        select(User).where(User.email.in_([row["email"] for row in directory])).order_by(User.id)
     )).scalars():
-        print(product, product.name)
+        print(user.id, user.email, user.name)
     await session.rollback()
 
 # %% [markdown] id=sku-0001-kept-id
-# `SKU-0001` kept its `id` (1) and got the new values; `NEW-0001` was inserted with a fresh id.
-# Keeping the id matters: order items point at it, so "delete and re-insert" would either fail on their foreign key or orphan them.
+# `lina.garcia1@example.com` kept her `id` (1) and got the new name; `brand.new@example.com` was inserted with a fresh id.
+# Keeping the id matters: posts, accounts and orders point at it, so "delete and re-insert" would either fail on their foreign keys or take their rows with it.
 
 # %% [markdown] id=mistake-upsert-sets-column
 # > **Common mistake: an upsert that sets a column the model does not have, and a batch that names one key twice.**
@@ -469,9 +506,9 @@ import warnings
 from sqlalchemy import func
 from sqlalchemy.exc import DBAPIError
 
-statement = pg_insert(Product).values(feed)
+statement = pg_insert(User).values(directory)
 statement = statement.on_conflict_do_update(
-    index_elements=["sku"], set_={"name": statement.excluded.name, "updated_at": func.now()}
+    index_elements=["email"], set_={"name": statement.excluded.name, "updated_at": func.now()}
 )
 async with Session() as session:
     with warnings.catch_warnings(record=True) as caught:
@@ -485,12 +522,12 @@ async with Session() as session:
     await session.rollback()
 
 repeated = [
-    {"sku": "SKU-0002", "name": "first version", "price": Decimal("1.00"), "stock": 1},
-    {"sku": "SKU-0002", "name": "second version", "price": Decimal("2.00"), "stock": 2},
+    {"email": "ada.zhang2@example.com", "name": "first version"},
+    {"email": "ada.zhang2@example.com", "name": "second version"},
 ]
 async with Session() as session:
     try:
-        await session.execute(product_upsert().values(repeated))
+        await session.execute(user_upsert().values(repeated))
     except DBAPIError as error:
         print(f"{type(error).__name__}: {str(error.orig).splitlines()[0]} "
               f"(sqlstate {error.orig.sqlstate})")
@@ -499,43 +536,40 @@ async with Session() as session:
 # %% [markdown] id=fix-set-only-columns
 # The fixes: set only columns the table has (if you want an `updated_at`, add it to the model and the table first), and de-duplicate the batch before sending it.
 # Which duplicate should win? A feed is a stream of changes, so the **last** row for a key is the newest: keep that one.
-# A dict keyed by sku does exactly that, because assigning to an existing key replaces its value (and keeps the key's first position, which does not matter here).
+# A dict keyed by the conflict column does exactly that, because assigning to an existing key replaces its value (and keeps the key's first position, which does not matter here).
 
 # %% id=last-row-per-sku
-def last_row_per_sku(rows: list[dict]) -> list[dict]:
-    """One row per sku; a later row for the same sku replaces an earlier one."""
-    return list({row["sku"]: row for row in rows}.values())
+def last_row_per_email(rows: list[dict]) -> list[dict]:
+    """One row per email; a later row for the same email replaces an earlier one."""
+    return list({row["email"]: row for row in rows}.values())
 
 
 async with Session() as session:
-    await session.execute(product_upsert().values(last_row_per_sku(repeated)))
-    stored = (await session.execute(select(Product.name).where(Product.sku == "SKU-0002"))).scalar_one()
-    print("SKU-0002 is now named:", stored)
+    await session.execute(user_upsert().values(last_row_per_email(repeated)))
+    stored = (await session.execute(select(User.name).where(User.email == "ada.zhang2@example.com"))).scalar_one()
+    print("ada.zhang2@example.com is now named:", stored)
     await session.rollback()
 
 # %% [markdown] id=note-two-shapes-used
 # Note the two shapes used in this part:
 #
-# - `session.execute(product_upsert(), rows)` passes the rows as *parameters*: SQLAlchemy compiles the statement once and sends it as an executemany (or, with RETURNING, in pages of 1,000 rows).
-# - `session.execute(product_upsert().values(rows))` puts the rows *into the statement*: one huge `VALUES (…), (…), …` compiled afresh for every batch.
+# - `session.execute(user_upsert(), rows)` passes the rows as *parameters*: SQLAlchemy compiles the statement once and sends it as an executemany (or, with RETURNING, in pages of 1,000 rows).
+# - `session.execute(user_upsert().values(rows))` puts the rows *into the statement*: one huge `VALUES (…), (…), …` compiled afresh for every batch.
 #
 # The executemany shape happens not to trip over a repeated key (each parameter set runs as its own INSERT), but add `.returning(...)` and it is paged into multi-row INSERTs again, and the error is back. De-duplicate in every case: the correct result should not depend on which shape SQLAlchemy picks.
 #
-# The shapes also differ in cost. A statement with the rows inside is compiled afresh for every batch, and compiling thousands of `VALUES` groups takes real time; a statement with rows as parameters is compiled once and cached. Measured for 1,000 products:
+# The shapes also differ in cost. A statement with the rows inside is compiled afresh for every batch, and compiling thousands of `VALUES` groups takes real time; a statement with rows as parameters is compiled once and cached. Measured for 1,000 new users:
 
 # %% id=note-two-shapes-used-code
-feed_1000 = [
-    {"sku": f"BULK-{i:05d}", "name": f"Bulk {i}", "price": Decimal("3.50"), "stock": i % 50}
-    for i in range(1_000)
-]
+directory_1000 = [{"email": f"bulk-{i:05d}@bulk.example", "name": f"Bulk {i}"} for i in range(1_000)]
 async with Session() as session:
     started = time.perf_counter()
-    await session.execute(product_upsert().values(feed_1000))
+    await session.execute(user_upsert().values(directory_1000))
     rows_inside = time.perf_counter() - started
     await session.rollback()
 
     started = time.perf_counter()
-    await session.execute(product_upsert(), feed_1000)
+    await session.execute(user_upsert(), directory_1000)
     rows_as_parameters = time.perf_counter() - started
     await session.rollback()
 print(f"rows inside the statement (.values): {rows_inside * 1000:6.1f} ms")
@@ -579,7 +613,7 @@ await psycopg_engine.dispose()
 #
 # Write `upsert_products(session, rows)`. Each row is a dict with the keys `sku`, `name`, `price` (a `Decimal`) and `stock`.
 #
-# - A row whose sku is new inserts a product; a row whose sku exists updates that product's `name`, `price` and `stock`, keeping its `id`.
+# - A row whose sku is new inserts a product; a row whose sku exists updates that product's `name`, `price` and `stock` (all three, whichever of them changed), keeping its `id`.
 # - A batch may name one sku several times: it must work, and the **last** row for that sku wins.
 # - Return the number of products written: one per *distinct* sku in the batch (inserted or updated), as an `int`. An empty batch writes nothing and returns 0.
 # - Batches of up to 10,000 rows, in at most 10 statements (never one per row).
@@ -639,16 +673,20 @@ async with disposable_database(seed=True, label="check_upsert_basic", say=False)
         before = {sku: (pid, name, price, stock) for pid, sku, name, price, stock in (await conn.execute(
             select(Product.id, Product.sku, Product.name, Product.price, Product.stock)
         )).all()}
+    _, _, same_price, same_stock = before["SKU-0020"]
+    _, kept_name, kept_price, kept_stock = before["SKU-0030"]
     hidden_feed = [
         {"sku": "SKU-0001", "name": "Hidden one", "price": Decimal("100.00"), "stock": 5},
         {"sku": "SKU-0150", "name": "Hidden 150", "price": Decimal("0.00"), "stock": 0},
+        {"sku": "SKU-0020", "name": "Renamed, same price", "price": same_price, "stock": same_stock + 3},
+        {"sku": "SKU-0030", "name": kept_name, "price": kept_price, "stock": kept_stock},  # exactly as stored
         {"sku": "HIDDEN-A", "name": "Hidden A", "price": Decimal("7.25"), "stock": 70},
     ]
     async with other.session_factory() as session:
         written = await asyncio.wait_for(upsert_products(session, hidden_feed), timeout=10)
         await session.commit()
-    expect(written, 3, "upsert_products with two existing skus and one new one",
-           "Count one product per distinct sku written.")
+    expect(written, 5, "upsert_products with four existing skus (one unchanged, one with its price unchanged) "
+           "and one new one", "Count one product per distinct sku in the batch, changed or not.")
     async with other.engine.connect() as conn:
         after = {sku: (pid, name, price, stock) for pid, sku, name, price, stock in (await conn.execute(
             select(Product.id, Product.sku, Product.name, Product.price, Product.stock)
@@ -658,10 +696,15 @@ async with disposable_database(seed=True, label="check_upsert_basic", say=False)
            "Update the existing row in place: its id must not change (order items point at it).")
     expect(after["SKU-0150"], (before["SKU-0150"][0], "Hidden 150", Decimal("0.00"), 0),
            "SKU-0150 after the upsert (id, name, price, stock)", "Update name, price and stock.")
+    expect(after["SKU-0020"], (before["SKU-0020"][0], "Renamed, same price", same_price, same_stock + 3),
+           "SKU-0020 after the upsert (id, name, price, stock): its price did not change, its name and stock did",
+           "Update name, price and stock whenever the sku exists, not only when the price changed.")
+    expect(after["SKU-0030"], before["SKU-0030"], "SKU-0030, sent exactly as stored", "")
     expect(after["HIDDEN-A"][1:], ("Hidden A", Decimal("7.25"), 70), "the new product HIDDEN-A",
            "Insert skus that do not exist yet.")
-    untouched = {sku: row for sku, row in after.items() if sku not in ("SKU-0001", "SKU-0150", "HIDDEN-A")}
-    expect(untouched, {sku: row for sku, row in before.items() if sku not in ("SKU-0001", "SKU-0150")},
+    in_batch = {row["sku"] for row in hidden_feed}
+    untouched = {sku: row for sku, row in after.items() if sku not in in_batch}
+    expect(untouched, {sku: row for sku, row in before.items() if sku not in in_batch},
            "the products that were not in the batch", "Touch only the skus in the batch.")
     async with other.session_factory() as session:
         expect(await asyncio.wait_for(upsert_products(session, []), timeout=10), 0,
@@ -837,7 +880,7 @@ async with disposable_database(seed=True, label="check_upsert_rollback", say=Fal
 # > **Common mistake: COPY as the first thing in a session runs outside its transaction.**
 # > SQLAlchemy's asyncpg adapter sends `BEGIN` lazily, together with the first statement that goes *through SQLAlchemy*.
 # > `session.connection()` alone sends nothing, so when COPY is the first thing you do, asyncpg is not in a transaction yet and runs it in autocommit mode: the rows are committed at once, and the caller's `rollback()` cannot remove them.
-# > The next cell shows it with `is_in_transaction()`, and counts the rows that survive the rollback.
+# > The next cell shows it with `is_in_transaction()` on the `users` table (the exercise loads `posts`), and counts the rows that survive the rollback.
 
 # %% id=mistake-copy-first-thing-code
 marker = "copy-demo"
@@ -846,12 +889,14 @@ async with Session() as session:
     raw = await conn.get_raw_connection()
     print("asyncpg in a transaction before COPY?", raw.driver_connection.is_in_transaction())
     await raw.driver_connection.copy_records_to_table(
-        "posts", records=[(1, marker, "first thing in the session")], columns=["author_id", "title", "content"]
+        "users", records=[(f"{marker}-1@bulk.example", "First Thing")], columns=["email", "name"]
     )
     await session.rollback()
 
 async with engine.begin() as conn:  # count what survived, then clean up
-    survived = (await conn.execute(text("DELETE FROM posts WHERE title = :t"), {"t": marker})).rowcount
+    survived = (await conn.execute(
+        text("DELETE FROM users WHERE email LIKE :pattern"), {"pattern": f"{marker}-%"}
+    )).rowcount
 print("rows that survived the rollback:", survived)
 
 # %% [markdown] id=fix-make-sure-transaction
@@ -866,13 +911,15 @@ async with Session() as session:
         await conn.exec_driver_sql("SELECT 1")  # SQLAlchemy sends BEGIN with it
     print("asyncpg in a transaction before COPY?", raw.driver_connection.is_in_transaction())
     status = await raw.driver_connection.copy_records_to_table(
-        "posts", records=[(1, marker, "inside the transaction")], columns=["author_id", "title", "content"]
+        "users", records=[(f"{marker}-2@bulk.example", "Inside The Transaction")], columns=["email", "name"]
     )
     print("COPY answered:", repr(status))
     await session.rollback()
 
 async with engine.connect() as conn:
-    left = (await conn.execute(text("SELECT count(*) FROM posts WHERE title = :t"), {"t": marker})).scalar_one()
+    left = (await conn.execute(
+        text("SELECT count(*) FROM users WHERE email LIKE :pattern"), {"pattern": f"{marker}-%"}
+    )).scalar_one()
 print("rows left after the rollback:", left)
 
 # %% [markdown] id=exercise-copy-posts

@@ -113,3 +113,23 @@ async def test_measure_reports_the_median_of_its_runs(capsys):
     assert len(timing.seconds) == 5
     assert 0.028 < timing.median < 0.045
     assert capsys.readouterr().out.startswith("sleep: median ")
+
+
+@pytest.mark.asyncio
+async def test_frozen_relay_holds_a_pooled_connection_until_thawed(seeded_database):
+    from asyncdb_lab.instruments.frozen import FrozenRelay
+
+    async with FrozenRelay(seeded_database.url) as relay:
+        engine = create_async_engine(relay.url, pool_size=1)
+        try:
+            async with engine.connect() as conn:  # warm: the pooled connection goes through it
+                assert await conn.scalar(text("SELECT count(*) FROM users")) == 1000
+            relay.freeze()
+            async with engine.connect() as conn:
+                query = asyncio.ensure_future(conn.scalar(text("SELECT 41 + 1")))
+                done, _ = await asyncio.wait({query}, timeout=0.5)
+                assert not done, "a frozen relay passed the query on"
+                relay.thaw()
+                assert await asyncio.wait_for(query, timeout=30) == 42
+        finally:
+            await engine.dispose()

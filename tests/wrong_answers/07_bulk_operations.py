@@ -89,6 +89,74 @@ WRONG_ANSWERS = {
     return len(rows)
 ''',
         ),
+        (
+            "de-duplicates the batch by name (drops distinct users who share a name)",
+            '''async def bulk_insert_users(session, rows: list[dict]) -> int:
+    """Insert the rows (dicts with email and name) in at most 2 statements; return the count."""
+    from sqlalchemy import insert
+
+    unique = list({row["name"]: row for row in rows}.values())
+    if not unique:
+        return 0
+    await session.execute(insert(User), unique)
+    return len(unique)
+''',
+        ),
+        (
+            "normalises e-mails to lower case and drops the ones that collide",
+            '''async def bulk_insert_users(session, rows: list[dict]) -> int:
+    """Insert the rows (dicts with email and name) in at most 2 statements; return the count."""
+    from sqlalchemy import insert
+
+    unique = {}
+    for row in rows:
+        email = row["email"].strip().lower()
+        unique.setdefault(email, {"email": email, "name": row["name"]})
+    if not unique:
+        return 0
+    await session.execute(insert(User), list(unique.values()))
+    return len(unique)
+''',
+        ),
+        (
+            "chunks into executemany batches of 1,000 rows (one statement per chunk)",
+            '''async def bulk_insert_users(session, rows: list[dict]) -> int:
+    """Insert the rows (dicts with email and name) in at most 2 statements; return the count."""
+    from sqlalchemy import insert
+
+    for start in range(0, len(rows), 1_000):
+        await session.execute(insert(User), rows[start:start + 1_000])
+    return len(rows)
+''',
+        ),
+        (
+            "wraps the insert in session.begin(): commits, and fails inside the caller's transaction",
+            '''async def bulk_insert_users(session, rows: list[dict]) -> int:
+    """Insert the rows (dicts with email and name) in at most 2 statements; return the count."""
+    from sqlalchemy import insert
+
+    if not rows:
+        return 0
+    async with session.begin():
+        await session.execute(insert(User), rows)
+    return len(rows)
+''',
+        ),
+        (
+            "inserts through a new session on session.bind and commits it",
+            '''async def bulk_insert_users(session, rows: list[dict]) -> int:
+    """Insert the rows (dicts with email and name) in at most 2 statements; return the count."""
+    from sqlalchemy import insert
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    if not rows:
+        return 0
+    async with AsyncSession(session.bind) as own:
+        await own.execute(insert(User), rows)
+        await own.commit()
+    return len(rows)
+''',
+        ),
     ],
     "upsert_products": [
         (
@@ -259,6 +327,87 @@ WRONG_ANSWERS = {
     return len(latest)
 ''',
         ),
+        (
+            "updates only when the price changed (WHERE excluded.price <> products.price)",
+            '''async def upsert_products(session, rows: list[dict]) -> int:
+    """Insert or update products by sku (last row per sku wins); return the distinct skus written."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    latest = list({row["sku"]: row for row in rows}.values())
+    if not latest:
+        return 0
+    statement = pg_insert(Product)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Product.sku],
+        set_={"name": statement.excluded.name, "price": statement.excluded.price,
+              "stock": statement.excluded.stock},
+        where=Product.price != statement.excluded.price,
+    )
+    await session.execute(statement, latest)
+    return len(latest)
+''',
+        ),
+        (
+            "skips unchanged prices and counts what RETURNING gives back",
+            '''async def upsert_products(session, rows: list[dict]) -> int:
+    """Insert or update products by sku (last row per sku wins); return the distinct skus written."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    latest = list({row["sku"]: row for row in rows}.values())
+    if not latest:
+        return 0
+    statement = pg_insert(Product)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Product.sku],
+        set_={"name": statement.excluded.name, "price": statement.excluded.price,
+              "stock": statement.excluded.stock},
+        where=statement.excluded.price.is_distinct_from(Product.price),
+    ).returning(Product.id)
+    written = 0
+    for start in range(0, len(latest), 1_000):
+        result = await session.execute(statement, latest[start:start + 1_000])
+        written += len(result.scalars().all())
+    return written
+''',
+        ),
+        (
+            "sets every column from excluded, the id too (a new id for every updated product)",
+            '''async def upsert_products(session, rows: list[dict]) -> int:
+    """Insert or update products by sku (last row per sku wins); return the distinct skus written."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    latest = list({row["sku"]: row for row in rows}.values())
+    if not latest:
+        return 0
+    statement = pg_insert(Product)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Product.sku],
+        set_={column.name: statement.excluded[column.name] for column in Product.__table__.columns},
+    )
+    await session.execute(statement, latest)
+    return len(latest)
+''',
+        ),
+        (
+            "de-duplicates within each chunk of 1,000 only (a sku repeated across chunks is counted twice)",
+            '''async def upsert_products(session, rows: list[dict]) -> int:
+    """Insert or update products by sku (last row per sku wins); return the distinct skus written."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    statement = pg_insert(Product)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Product.sku],
+        set_={"name": statement.excluded.name, "price": statement.excluded.price,
+              "stock": statement.excluded.stock},
+    )
+    written = 0
+    for start in range(0, len(rows), 1_000):
+        chunk = list({row["sku"]: row for row in rows[start:start + 1_000]}.values())
+        await session.execute(statement, chunk)
+        written += len(chunk)
+    return written
+''',
+        ),
     ],
     "copy_posts": [
         (
@@ -340,6 +489,168 @@ WRONG_ANSWERS = {
     )
     await session.commit()
     return int(status.split()[-1])
+''',
+        ),
+        (
+            "trusts session.in_transaction(): the ORM says yes before BEGIN reached the server",
+            '''async def copy_posts(session, rows: list[tuple]) -> int:
+    """COPY (author_id, title, content) tuples into posts inside the session's transaction."""
+    conn = await session.connection()
+    if not session.in_transaction():
+        await conn.exec_driver_sql("SELECT 1")
+    raw = await conn.get_raw_connection()
+    status = await raw.driver_connection.copy_records_to_table(
+        "posts", records=rows, columns=["author_id", "title", "content"]
+    )
+    return int(status.split()[-1])
+''',
+        ),
+        (
+            "builds CSV text by hand for copy_to_table (breaks on commas, quotes and newlines)",
+            '''async def copy_posts(session, rows: list[tuple]) -> int:
+    """COPY (author_id, title, content) tuples into posts inside the session's transaction."""
+    import io
+
+    conn = await session.connection()
+    await conn.exec_driver_sql("SELECT 1")
+    raw = await conn.get_raw_connection()
+    text_rows = "".join(f"{author_id},{title},{content}\\n" for author_id, title, content in rows)
+    status = await raw.driver_connection.copy_to_table(
+        "posts", source=io.BytesIO(text_rows.encode()), columns=["author_id", "title", "content"], format="csv"
+    )
+    return int(status.split()[-1])
+''',
+        ),
+        (
+            "commits the session first so that COPY sees its rows (COPY then runs in autocommit)",
+            '''async def copy_posts(session, rows: list[tuple]) -> int:
+    """COPY (author_id, title, content) tuples into posts inside the session's transaction."""
+    await session.commit()
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    status = await raw.driver_connection.copy_records_to_table(
+        "posts", records=rows, columns=["author_id", "title", "content"]
+    )
+    return int(status.split()[-1])
+''',
+        ),
+    ],
+}
+
+CORRECT_ALTERNATIVES = {
+    "bulk_insert_users": [
+        (
+            "text() INSERT as an executemany on the session's connection",
+            '''async def bulk_insert_users(session, rows: list[dict]) -> int:
+    """Insert the rows (dicts with email and name) in at most 2 statements; return the count."""
+    from sqlalchemy import text
+
+    if not rows:
+        return 0
+    conn = await session.connection()
+    await conn.execute(
+        text("INSERT INTO users (email, name) VALUES (:email, :name)"),
+        [{"email": row["email"], "name": row["name"]} for row in rows],
+    )
+    return len(rows)
+''',
+        ),
+        (
+            "COPY inside the caller's transaction (starts it first), and prints the count",
+            '''async def bulk_insert_users(session, rows: list[dict]) -> int:
+    """Insert the rows (dicts with email and name) in at most 2 statements; return the count."""
+    if not rows:
+        return 0
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    if not raw.driver_connection.is_in_transaction():
+        await conn.exec_driver_sql("SELECT 1")
+    status = await raw.driver_connection.copy_records_to_table(
+        "users", records=[(row["email"], row["name"]) for row in rows], columns=["email", "name"]
+    )
+    print("bulk_insert_users:", status)
+    return int(status.split()[-1])
+''',
+        ),
+    ],
+    "upsert_products": [
+        (
+            "de-duplicates, then .values() in chunks of 1,000 (10 statements for 10,000 rows)",
+            '''async def upsert_products(session, rows: list[dict]) -> int:
+    """Insert or update products by sku (last row per sku wins); return the distinct skus written."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    latest = {}
+    for row in rows:
+        latest.pop(row["sku"], None)
+        latest[row["sku"]] = row  # the last row wins (and moves to the end)
+    batch = list(latest.values())
+    for start in range(0, len(batch), 1_000):
+        statement = pg_insert(Product).values(batch[start:start + 1_000])
+        statement = statement.on_conflict_do_update(
+            constraint="products_sku_key",
+            set_={"name": statement.excluded.name, "price": statement.excluded.price,
+                  "stock": statement.excluded.stock},
+        )
+        await session.execute(statement)
+    return len(batch)
+''',
+        ),
+        (
+            "skips no-op updates with IS DISTINCT FROM on all three columns, counts distinct skus",
+            '''async def upsert_products(session, rows: list[dict]) -> int:
+    """Insert or update products by sku (last row per sku wins); return the distinct skus written."""
+    from sqlalchemy import tuple_
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    latest = list({row["sku"]: row for row in rows}.values())
+    if not latest:
+        return 0
+    statement = pg_insert(Product)
+    excluded = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=["sku"],
+        set_={"name": excluded.name, "price": excluded.price, "stock": excluded.stock},
+        where=tuple_(Product.name, Product.price, Product.stock).is_distinct_from(
+            tuple_(excluded.name, excluded.price, excluded.stock)
+        ),
+    )
+    await session.execute(statement, latest)
+    print(f"upsert_products: {len(latest)} skus")
+    return len(latest)
+''',
+        ),
+    ],
+    "copy_posts": [
+        (
+            "starts the transaction with a savepoint (begin_nested) around the COPY",
+            '''async def copy_posts(session, rows: list[tuple]) -> int:
+    """COPY (author_id, title, content) tuples into posts inside the session's transaction."""
+    if not rows:
+        return 0
+    async with session.begin_nested():
+        conn = await session.connection()
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(
+            "posts", records=list(rows), columns=["author_id", "title", "content"]
+        )
+    return len(rows)
+''',
+        ),
+        (
+            "always runs SELECT 1 through the session first, and returns len(rows)",
+            '''async def copy_posts(session, rows: list[tuple]) -> int:
+    """COPY (author_id, title, content) tuples into posts inside the session's transaction."""
+    from sqlalchemy import text
+
+    await session.execute(text("SELECT 1"))  # BEGIN reaches the server with it
+    conn = await session.connection()
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver.is_in_transaction()
+    await driver.copy_records_to_table(
+        "posts", records=[tuple(row) for row in rows], columns=("author_id", "title", "content")
+    )
+    return len(rows)
 ''',
         ),
     ],
