@@ -205,21 +205,23 @@ print("days missing:", [str(date(2026, 4, 1) + timedelta(days=i)) for i in range
 # - Count a column of the joined table (`count(o.id)`), not `count(*)`: `count(*)` counts the NULL row of an empty day as 1, `count(o.id)` skips NULLs and gives 0.
 # - Join on a half-open range (`created_at >= day AND created_at < day + interval '1 day'`): it includes the whole last day and lets an index on `created_at` do the work. `BETWEEN :start AND :end` with dates stops at midnight *at the start* of the end day.
 #
-# `day::date` turns the series' midnight timestamps into dates. Here it is for **orders** per day in the first week of May:
+# The step of the series is yours to choose. Here it is for **orders per week**, from June into July (the orders end on 2026-06-29), with weeks starting on Monday:
+# `date_trunc('week', …)` moves the start back to its Monday, each week's rows are those from its Monday to the next, and `week::date` turns the series' midnight timestamps into dates.
+# The weeks of July have no orders at all, and still get their row.
 
 # %% id=fix-start-days-not-code
-orders_per_day = text("""
-    SELECT day::date AS day, count(o.id) AS orders
-    FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS day
-    LEFT JOIN orders AS o ON o.created_at >= day AND o.created_at < day + interval '1 day'
-    GROUP BY day
-    ORDER BY day
+orders_per_week = text("""
+    SELECT week::date AS week, count(o.id) AS orders
+    FROM generate_series(date_trunc('week', CAST(:start AS date)), CAST(:end AS date), interval '1 week') AS week
+    LEFT JOIN orders AS o ON o.created_at >= week AND o.created_at < week + interval '1 week'
+    GROUP BY week
+    ORDER BY week
 """)
 async with Session() as session:
     with count_statements(session) as sql:
-        result = await session.execute(orders_per_day, {"start": date(2026, 5, 1), "end": date(2026, 5, 7)})
+        result = await session.execute(orders_per_week, {"start": date(2026, 6, 3), "end": date(2026, 7, 31)})
         for row in result:
-            print(row.day, row.orders)
+            print(row.week, row.orders)
     print(sql)
 
 # %% [markdown] id=days-utc-days-here
@@ -231,9 +233,12 @@ async with Session() as session:
 # Write `daily_signups(session, start, end)`: the number of users who signed up (`users.created_at`) on each day from `start` to `end`, **both included**.
 #
 # - Return a list of `(day, signups)` tuples in day order: `day` a `datetime.date`, `signups` an `int`, one tuple per day, with 0 for days without signups.
-# - Days are UTC calendar days.
-# - `start > end` is an empty range: return `[]`.
+# - Days are UTC calendar days, whatever offset a `created_at` was written with (`2026-01-02 01:30+02:00` is a signup of 2026-01-01).
+# - `start > end` is an empty range: return `[]`. A range may cross the end of a month or a year.
 # - One query (the tests count statements); plain tuples, not `Row` objects.
+# - Use the caller's session as it is: it may already be in a transaction, so do not begin or commit one yourself.
+#
+# Part B counted orders per *week*; here you count users per *day*.
 
 # %% solution id=daily_signups
 async def daily_signups(session, start: date, end: date) -> list[tuple[date, int]]:
@@ -258,14 +263,8 @@ from asyncdb_lab.checks import expect
 
 async with Session() as session:
     week = await daily_signups(session, date(2026, 4, 10), date(2026, 4, 14))
-    stamps = (await session.execute(text(
-        "SELECT created_at FROM users WHERE created_at >= '2026-04-10' AND created_at < '2026-04-15'"
-    ))).scalars().all()
-expected_week = [
-    (date(2026, 4, day), sum(1 for stamp in stamps if stamp.date() == date(2026, 4, day)))
-    for day in range(10, 15)
-]
-assert expected_week[2] == (date(2026, 4, 12), 0)  # nobody signed up on 2026-04-12
+expected_week = [(date(2026, 4, 10), 13), (date(2026, 4, 11), 6), (date(2026, 4, 12), 0),
+                 (date(2026, 4, 13), 15), (date(2026, 4, 14), 12)]  # the seed data's signups; none on 2026-04-12
 if week:
     day, signups = week[0]
     assert type(week[0]) is tuple, (
@@ -307,7 +306,7 @@ assert sql.count <= 2, f"daily_signups sent {sql.count} statements for 90 days: 
 """Check that both ends of the range are included, to the last microsecond of the end day."""
 ### BEGIN HIDDEN TESTS
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from asyncdb_lab.checks import expect
 
@@ -319,6 +318,10 @@ async with disposable_database(tables=True, label="check_daily_edges", say=False
         datetime(2026, 1, 3, 12, 0, 0, tzinfo=timezone.utc),
         datetime(2026, 1, 3, 23, 59, 59, 999999, tzinfo=timezone.utc),  # last instant of the end day
         datetime(2026, 1, 4, 0, 0, 0, tzinfo=timezone.utc),  # after the range
+        # written with other offsets: what counts is the UTC day
+        datetime(2026, 1, 2, 1, 30, tzinfo=timezone(timedelta(hours=5, minutes=30))),  # 2026-01-01 20:00 UTC
+        datetime(2026, 1, 2, 20, 0, tzinfo=timezone(timedelta(hours=-8))),  # 2026-01-03 04:00 UTC
+        datetime(2026, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=2))),  # 2025-12-31 22:30 UTC: before
     ]
     async with other.session_factory() as session:
         session.add_all([User(email=f"edge{i}@raw.example", name=f"Edge {i}", created_at=moment)
@@ -326,10 +329,16 @@ async with disposable_database(tables=True, label="check_daily_edges", say=False
         await session.commit()
     async with other.session_factory() as session:
         edges = await asyncio.wait_for(daily_signups(session, date(2026, 1, 1), date(2026, 1, 3)), timeout=10)
-    expect(edges, [(date(2026, 1, 1), 2), (date(2026, 1, 2), 0), (date(2026, 1, 3), 2)],
-           "daily_signups(2026-01-01, 2026-01-03) with signups at the first and last instants",
+    expect(edges, [(date(2026, 1, 1), 3), (date(2026, 1, 2), 0), (date(2026, 1, 3), 3)],
+           "daily_signups(2026-01-01, 2026-01-03) with signups at the first and last instants of the range, "
+           "just outside it, and some written with offsets such as +05:30 and -08:00",
            "Both days are included whole: created_at >= start day and < the day after the end "
-           "(BETWEEN with dates stops at midnight at the start of the end day).")
+           "(BETWEEN with dates stops at midnight at the start of the end day). Days are UTC days: "
+           "compare the timestamptz itself, in the session's UTC, not converted to another zone.")
+    async with other.session_factory() as session:
+        year_end = await asyncio.wait_for(daily_signups(session, date(2025, 12, 30), date(2026, 1, 1)), timeout=10)
+    expect(year_end, [(date(2025, 12, 30), 0), (date(2025, 12, 31), 2), (date(2026, 1, 1), 3)],
+           "daily_signups(2025-12-30, 2026-01-01), across the end of the year", "")
 ### END HIDDEN TESTS
 
 # %% tests id=test_daily_signups_edge_ranges points=2
@@ -352,6 +361,36 @@ async with Session() as session:
     expect(await daily_signups(session, date(2027, 2, 27), date(2027, 3, 1)),
            [(date(2027, 2, 27), 0), (date(2027, 2, 28), 0), (date(2027, 3, 1), 0)],
            "daily_signups for three days after the data ends", "Every day appears, with 0.")
+
+import asyncio
+
+# The rows out of id order on disk, gaps in the ids, and a caller whose session is already in a transaction.
+async with disposable_database(seed=True, label="check_daily_order", say=False) as other:
+    async with other.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM users WHERE id % 9 = 4"))
+        await conn.execute(text("UPDATE users SET name = name WHERE id <= 500"))  # new row versions go to the end
+        await conn.execute(text("UPDATE users SET name = name WHERE id % 2 = 0"))
+        reference = (await conn.execute(text("""
+            SELECT d.day, (SELECT count(*) FROM users AS u
+                           WHERE u.created_at >= d.day AND u.created_at < d.day + 1)::int
+            FROM (SELECT CAST('2026-04-26' AS date) + i AS day FROM generate_series(0, 9) AS i) AS d
+            ORDER BY d.day
+        """))).all()
+    async with other.session_factory() as session:
+        await session.execute(text("SELECT 1"))  # the caller's transaction has begun
+        try:
+            around_may = await asyncio.wait_for(daily_signups(session, date(2026, 4, 26), date(2026, 5, 5)), timeout=10)
+        except Exception as error:
+            raise AssertionError(
+                f"daily_signups raised {type(error).__name__} when the caller's session was already in a "
+                "transaction: run your query on the session as it is, without session.begin() or commit().") from None
+        still_open = session.in_transaction()
+expect(around_may, [tuple(row) for row in reference],
+       "daily_signups(2026-04-26, 2026-05-05) with the table's rows stored out of id order and some users deleted",
+       "Across the end of April, one row per day in day order. Do not rely on the order rows are stored in: "
+       "group in SQL (or sort first), and order by day.")
+expect(still_open, True, "the caller's transaction still open after daily_signups",
+       "Do not commit or close the caller's session.")
 ### END HIDDEN TESTS
 
 # %% [markdown] id=part-c-searching-like-literally
@@ -417,8 +456,8 @@ async with Session() as session:
 #
 # Write `search_users(session, term, limit=20)`: the users whose **name or email** contains `term`, ignoring case.
 #
-# - Every character of `term` matches itself: `%`, `_` and `\` included. An empty term matches every user.
-# - Return at most `limit` users, ordered by `id`, each as a plain `dict` with exactly the keys `id`, `email` and `name`.
+# - Every character of `term` matches itself: `%`, `_` and `\` included, and spaces too (do not trim the term). An empty term matches every user.
+# - Return at most `limit` users (`limit=0` gives `[]`), the matches with the lowest `id`s, ordered by `id`, each as a plain `dict` with exactly the keys `id`, `email` and `name`. A table's rows are not stored in any particular order: say the order you want.
 # - Use bound parameters: the tests search for strings that would break, or widen, a query built by formatting.
 
 # %% solution id=search_users
@@ -443,28 +482,63 @@ async def search_users(session, term: str, limit: int = 20) -> list[dict]:
 from asyncdb_lab.checks import expect
 
 async with Session() as session:
-    everyone = [
-        {"id": row.id, "email": row.email, "name": row.name}
-        for row in (await session.execute(text("SELECT id, email, name FROM users ORDER BY id"))).all()
-    ]
-    first = (await search_users(session, "lina garcia"))[:1]
+    first = await search_users(session, "lina garcia")
     assert first and type(first[0]) is dict, (
-        f"search_users should return a list of plain dicts; got {[type(u).__name__ for u in first]}. "
+        f"search_users should return a list of plain dicts; got {[type(u).__name__ for u in first[:1]]}. "
         "Convert each mapping with dict(row)."
     )
-    for term in ["LINA", "garcia1@", "Santos"]:
-        wanted = [u for u in everyone if term.lower() in u["name"].lower() or term.lower() in u["email"].lower()]
-        expect(await search_users(session, term), wanted[:20], f"search_users(session, {term!r})",
-               "Match name or email, ignoring case; at most 20; ordered by id; "
-               "each a dict with exactly id, email and name.")
+    expect(await search_users(session, "garcia1@"),
+           [{"id": 1, "email": "lina.garcia1@example.com", "name": "Lina Garcia"}],
+           "search_users(session, 'garcia1@')",
+           "Search the email as well as the name; each user a dict with exactly id, email and name.")
+    linas = await search_users(session, "LINA")
+    expect([u["id"] for u in linas[:4]], [1, 6, 80, 102], "the first four ids found for 'LINA'",
+           "Ignore case (ILIKE), and order by id.")
+    expect(len(linas), 20, "users found for 'LINA' (25 match on the seed data)", "At most 20 with the default limit.")
+    santos = await search_users(session, "Santos", 5)
+    expect([u["id"] for u in santos], [3, 101, 122, 148, 193],
+           "ids found for search_users(session, 'Santos', 5) (22 users match)",
+           "At most `limit` users, the lowest ids first, ordered by id.")
 ### BEGIN HIDDEN TESTS
-    for term, limit in [("a", 3), ("EXAMPLE.COM", 50), ("zz-nobody", 5), ("", 4), ("a", 0)]:
-        wanted = [u for u in everyone if term.lower() in u["name"].lower() or term.lower() in u["email"].lower()]
-        expect(await search_users(session, term, limit), wanted[:limit],
-               f"search_users(session, {term!r}, {limit})",
-               "Return at most `limit` matches, the lowest ids first.")
-    expect(len(await search_users(session, "e")), 20, "search_users(session, 'e') with the default limit",
-           "The default limit is 20.")
+import asyncio
+
+
+async def reference_search(session, term, limit):
+    """The expected answer, from SQL that needs no escaping: strpos finds a literal substring."""
+    rows = await session.execute(text("""
+        SELECT id, email, name FROM users
+        WHERE strpos(lower(name), lower(:term)) > 0 OR strpos(lower(email), lower(:term)) > 0
+        ORDER BY id LIMIT :limit
+    """), {"term": term, "limit": limit})
+    return [dict(row) for row in rows.mappings()]
+
+
+# Rows stored out of id order, gaps in the ids, and a caller already in a transaction.
+async with disposable_database(seed=True, label="check_search_order", say=False) as other:
+    async with other.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM users WHERE id % 11 = 5"))
+        await conn.execute(text("UPDATE users SET name = name WHERE id <= 600"))  # new row versions go to the end
+        await conn.execute(text("UPDATE users SET name = name WHERE id % 3 = 0"))
+    async with other.session_factory() as session:
+        session.add_all([User(email="annlee@space.example", name="AnnLee"),
+                         User(email="ann.lee@space.example", name="Ann Lee")])
+        await session.flush()  # the caller's transaction has begun
+        for term, limit in [("a", 3), ("EXAMPLE.COM", 50), ("zz-nobody", 5), ("", 4), ("a", 0), ("LINA", 20),
+                            (" Lee", 20), ("n L", 20), ("ann", 30), ("o", 7)]:
+            try:
+                found = await asyncio.wait_for(search_users(session, term, limit), timeout=10)
+            except Exception as error:
+                raise AssertionError(
+                    f"search_users(session, {term!r}, {limit}) raised {type(error).__name__} on a session that is "
+                    "already in a transaction: run the query on the session as it is.") from None
+            expect(found, await reference_search(session, term, limit),
+                   f"search_users(session, {term!r}, {limit}) with the table's rows stored out of id order",
+                   "At most `limit` matches on name or email, ignoring case, the lowest ids first, ordered by id "
+                   "(ORDER BY id before LIMIT: without it you get whichever rows come first on disk); "
+                   "the term exactly as given, spaces included.")
+        expect(len(await search_users(session, "e")), 20, "search_users(session, 'e') with the default limit",
+               "The default limit is 20.")
+        await session.rollback()
 ### END HIDDEN TESTS
 
 # %% tests id=test_search_users_wildcards points=2
@@ -599,24 +673,24 @@ async with Session() as session:
 # To keep "the top 3 ranks", compute the rank in a **CTE** (`WITH name AS (…)`) and filter in the query that reads it.
 # A CTE names a step of the query, so a long query reads top to bottom like a recipe.
 #
-# A **running total** is `sum(x) OVER (ORDER BY day)`: for each row, the sum of `x` over the rows up to it.
+# A **running total** is `sum(x) OVER (ORDER BY week)`: for each row, the sum of `x` over the rows up to it.
 # Note the types: `sum()` of a `bigint` is a `numeric` in PostgreSQL, which arrives as a `Decimal`; cast it (`::bigint`) when you want an `int`.
 
 # %% id=window-functions-run-after-code
 async with Session() as session:
     result = await session.execute(text("""
-        WITH daily AS (
-            SELECT day::date AS day, count(o.id) AS orders
-            FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS day
-            LEFT JOIN orders AS o ON o.created_at >= day AND o.created_at < day + interval '1 day'
-            GROUP BY day
+        WITH weekly AS (
+            SELECT week::date AS week, count(o.id) AS orders
+            FROM generate_series(date_trunc('week', CAST(:start AS date)), CAST(:end AS date), interval '1 week') AS week
+            LEFT JOIN orders AS o ON o.created_at >= week AND o.created_at < week + interval '1 week'
+            GROUP BY week
         )
-        SELECT day, orders,
-               sum(orders) OVER (ORDER BY day)         AS running_total,
-               sum(orders) OVER (ORDER BY day)::bigint AS running_total_int
-        FROM daily
-        ORDER BY day
-    """), {"start": date(2026, 5, 1), "end": date(2026, 5, 5)})
+        SELECT week, orders,
+               sum(orders) OVER (ORDER BY week)         AS running_total,
+               sum(orders) OVER (ORDER BY week)::bigint AS running_total_int
+        FROM weekly
+        ORDER BY week
+    """), {"start": date(2026, 4, 1), "end": date(2026, 4, 30)})
     for row in result.mappings():
         print(dict(row))
 
@@ -625,10 +699,10 @@ async with Session() as session:
 #
 # Write `top_customers(session, n)`: the customers with the highest revenue, ranked.
 #
-# - A customer's **revenue** is the sum of `quantity × unit_price` over the items of their orders whose status is not `'cancelled'`. (`unit_price` is what they paid; the product's current `price` may have changed since.) Customers without such items are left out.
+# - A customer's **revenue** is the sum of `quantity × unit_price` over the items of their orders whose status is not `'cancelled'`. (`unit_price` is what they paid; the product's current `price` may have changed since.) Customers without such items are left out: a user who never ordered, or whose orders were all cancelled, is not a customer here and never appears, not even with a large `n`.
 # - **rank** is `RANK()` over revenue, highest first: customers with equal revenue share a rank, and the next rank skips (1, 1, 3).
-# - `n` counts ranks, not rows: return every customer whose rank is at most `n`. With ties at the boundary that is more than `n` rows; `n <= 0` gives `[]`.
-# - Each customer is a dict with exactly the keys `user_id` (int), `email` (str), `revenue` (`Decimal`, exact: never a float) and `rank` (int), ordered by rank, then `user_id`.
+# - `n` counts ranks, not rows: return every customer whose rank is at most `n`. With ties at the boundary that is more than `n` rows; `n <= 0` gives `[]`; an `n` larger than the number of customers gives every customer.
+# - Each customer is a dict with exactly the keys `user_id` (int), `email` (str), `revenue` (`Decimal`, exact: never a float) and `rank` (int), ordered by rank, then `user_id` (customers who share a rank come in `user_id` order).
 
 # %% solution id=top_customers
 async def top_customers(session, n: int) -> list[dict]:
@@ -665,40 +739,49 @@ from decimal import Decimal
 
 from asyncdb_lab.checks import expect
 
+async with Session() as session:
+    leaders = await top_customers(session, 3)
+assert leaders and type(leaders[0]) is dict, (
+    f"top_customers should return a list of plain dicts; got {[type(r).__name__ for r in leaders[:1]]}. "
+    "Convert each mapping with dict(row)."
+)
+expect(leaders, [
+    {"user_id": 164, "email": "sam.nguyen164@example.com", "revenue": Decimal("17863.36"), "rank": 1},
+    {"user_id": 357, "email": "ada.silva357@example.com", "revenue": Decimal("17271.06"), "rank": 2},
+    {"user_id": 927, "email": "zoe.meyer927@example.com", "revenue": Decimal("16420.83"), "rank": 3},
+], "top_customers(session, 3) on the seed data",
+   "Sum quantity × unit_price over orders that are not cancelled; rank with RANK(); "
+   "dicts with user_id, email, revenue (Decimal) and rank.")
+### BEGIN HIDDEN TESTS
+import asyncio
 
-async def expected_top(session, n):
-    """Revenue per customer computed in Python from the raw rows, ranked with RANK()."""
-    rows = (await session.execute(text("""
-        SELECT o.user_id, u.email, oi.quantity, oi.unit_price, o.status
-        FROM orders AS o JOIN order_items AS oi ON oi.order_id = o.id JOIN users AS u ON u.id = o.user_id
-    """))).all()
-    revenue, emails = {}, {}
-    for user_id, email, quantity, unit_price, status in rows:
-        if status != "cancelled":
-            revenue[user_id] = revenue.get(user_id, Decimal("0")) + quantity * unit_price
-            emails[user_id] = email
-    ordered = sorted(revenue.items(), key=lambda item: (-item[1], item[0]))
-    ranked = []
-    for position, (user_id, amount) in enumerate(ordered, start=1):
-        rank = ranked[-1]["rank"] if ranked and ranked[-1]["revenue"] == amount else position
-        ranked.append({"user_id": user_id, "email": emails[user_id], "revenue": amount, "rank": rank})
-    return [row for row in ranked if row["rank"] <= n]
+
+async def reference_top(session, n):
+    """The expected answer, computed by the test in SQL."""
+    rows = await session.execute(text("""
+        SELECT user_id, email, revenue, rank FROM (
+            SELECT t.user_id, u.email, t.revenue, (SELECT count(*) + 1 FROM (
+                       SELECT sum(oi.quantity * oi.unit_price) AS revenue
+                       FROM orders AS o JOIN order_items AS oi ON oi.order_id = o.id
+                       WHERE o.status <> 'cancelled' GROUP BY o.user_id) AS better
+                   WHERE better.revenue > t.revenue)::int AS rank
+            FROM (SELECT o.user_id, sum(oi.quantity * oi.unit_price) AS revenue
+                  FROM orders AS o JOIN order_items AS oi ON oi.order_id = o.id
+                  WHERE o.status <> 'cancelled' GROUP BY o.user_id) AS t
+            JOIN users AS u ON u.id = t.user_id) AS ranked
+        WHERE rank <= :n ORDER BY rank, user_id
+    """), {"n": n})
+    return [dict(row) for row in rows.mappings()]
 
 
 async with Session() as session:
-    leaders = await top_customers(session, 3)
-    assert leaders and type(leaders[0]) is dict, (
-        f"top_customers should return a list of plain dicts; got {[type(r).__name__ for r in leaders[:1]]}. "
-        "Convert each mapping with dict(row)."
-    )
-    expect(leaders, await expected_top(session, 3), "top_customers(session, 3)",
-           "Sum quantity × unit_price over orders that are not cancelled; rank with RANK(); "
-           "dicts with user_id, email, revenue (Decimal) and rank.")
-### BEGIN HIDDEN TESTS
-    expect(await top_customers(session, 300), await expected_top(session, 300),
-           "top_customers(session, 300) (the customers in places 293 and 294 tie on the seed data)",
-           "Customers with equal revenue share a rank, and the next rank skips.")
-    expect(await top_customers(session, 0), [], "top_customers(session, 0)", "n <= 0 gives [].")
+    for n, what in [(300, "the customers in places 293 and 294 tie on the seed data"),
+                    (10_000, "more ranks than customers: 631 users have revenue, 23 more only cancelled orders"),
+                    (0, "n = 0"), (-3, "a negative n")]:
+        expect(await asyncio.wait_for(top_customers(session, n), timeout=10), await reference_top(session, n),
+               f"top_customers(session, {n}) ({what})",
+               "Customers with equal revenue share a rank and the next rank skips; only users with revenue "
+               "appear, whatever n is; n <= 0 gives [].")
 ### END HIDDEN TESTS
 
 # %% tests id=test_top_customers_ties points=2
@@ -733,11 +816,23 @@ async with disposable_database(seed=True, label="check_top_ties", say=False) as 
                 OrderItem(order_id=order.id, product_id=2, quantity=2, unit_price=Decimal("50.00")),
             ])
         await session.commit()
+        # twelve more customers tie just below them; their orders are written in reverse user order
+        crowd = [User(email=f"crowd{i}@rank.example", name=f"Crowd {i}") for i in range(12)]
+        session.add_all(crowd)
+        await session.flush()
+        for user in reversed(crowd):
+            order = Order(user_id=user.id, status="shipped")
+            session.add(order)
+            await session.flush()
+            session.add(OrderItem(order_id=order.id, product_id=4, quantity=4, unit_price=(best + 200) / 4))
+        await session.commit()
     ids = [user.id for user in big]
+    crowd_ids = [user.id for user in crowd]
     async with other.session_factory() as session:
         first = await asyncio.wait_for(top_customers(session, 1), timeout=10)
         second = await asyncio.wait_for(top_customers(session, 2), timeout=10)
         third = await asyncio.wait_for(top_customers(session, 3), timeout=10)
+        fifth = await asyncio.wait_for(top_customers(session, 5), timeout=10)
     expect([(row["user_id"], row["rank"]) for row in first], [(ids[0], 1), (ids[1], 1)],
            "(user_id, rank) from top_customers(session, 1) when two customers tie for first",
            "Ties share a rank (not ROW_NUMBER), and n counts ranks: both customers of rank 1.")
@@ -748,6 +843,11 @@ async with disposable_database(seed=True, label="check_top_ties", say=False) as 
            [(ids[0], 1, amounts[0]), (ids[1], 1, amounts[1]), (ids[2], 3, amounts[2]), (ids[3], 3, amounts[3])],
            "(user_id, rank, revenue) from top_customers(session, 3)",
            "Four customers: two of rank 1 and two of rank 3.")
+    expect([(row["user_id"], row["rank"]) for row in fifth],
+           [(ids[0], 1), (ids[1], 1), (ids[2], 3), (ids[3], 3)] + [(user_id, 5) for user_id in sorted(crowd_ids)],
+           "(user_id, rank) from top_customers(session, 5) when twelve customers tie for rank 5",
+           "All twelve share rank 5, and customers who share a rank come in user_id order: "
+           "ORDER BY rank, user_id (sorting by rank alone leaves ties in no particular order).")
 ### END HIDDEN TESTS
 
 # %% tests id=test_top_customers_revenue points=2
@@ -783,6 +883,19 @@ async with disposable_database(seed=True, label="check_top_revenue", say=False) 
     expect(after, before, "the top 5 after a cancelled order of 999,990.00 and a change of every product price",
            "Leave cancelled orders out, and use order_items.unit_price (what was paid), "
            "not the product's current price.")
+    async with other.session_factory() as session:
+        everyone = await asyncio.wait_for(top_customers(session, 100_000), timeout=10)
+        buyers = (await session.execute(text("""
+            SELECT count(DISTINCT o.user_id) FROM orders AS o JOIN order_items AS oi ON oi.order_id = o.id
+            WHERE o.status <> 'cancelled'
+        """))).scalar_one()
+    strangers = [row for row in everyone if row["user_id"] == whale.id or row["revenue"] == 0]
+    assert not strangers, (
+        f"top_customers(session, 100000) included {strangers[0]}: users whose orders were all cancelled, or who "
+        "never ordered, have no revenue and are not customers. Sum only the items of orders that are not "
+        "cancelled, with an inner join (no LEFT JOIN from users, no CASE that turns cancelled orders into 0).")
+    expect(len(everyone), buyers, "customers returned by top_customers(session, 100000)",
+           "Every user with revenue once, and no one else.")
     expect_type(after[0]["revenue"], Decimal, "revenue", "Decimal, never float.")
 ### END HIDDEN TESTS
 

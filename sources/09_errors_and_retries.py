@@ -414,11 +414,11 @@ await nowhere.dispose()
 # | `"check_violation"` | `23514` |
 # | `"serialization_failure"` | `40001` |
 # | `"deadlock"` | `40P01` |
-# | `"statement_timeout"` | `57014` |
-# | `"connection_error"` | the server could not be reached or the connection died: an `OSError` (refused, unknown host, missing socket, connect timeout), a SQLAlchemy error with `connection_invalidated`, or a SQLSTATE of class `08` or `57P01`–`57P03` (server shutting down) |
-# | `"other"` | anything else |
+# | `"statement_timeout"` | `57014` (`query_canceled`: a `statement_timeout`, or a cancel request); no other code of class `57` |
+# | `"connection_error"` | the server could not be reached or the connection died: an `OSError` (refused, unknown host, missing socket, connect timeout), a SQLAlchemy error with `connection_invalidated`, or a SQLSTATE of class `08` or one of `57P01`, `57P02`, `57P03` (the server is shutting down or not accepting connections yet) |
+# | `"other"` | anything else: other SQLSTATEs (the rest of class `57`, such as `57000`, and `lock_timeout`'s `55P03` included), and exceptions that are not about the database |
 #
-# It must accept every form the error can take: SQLAlchemy's exception, the adapter's `.orig`, asyncpg's own exception (from a raw `asyncpg.connect()`), and OS errors.
+# It must accept every form the error can take: SQLAlchemy's exception, the adapter's `.orig`, asyncpg's own exception (from a raw `asyncpg.connect()`), OS errors, and an exception of your own code that wraps one of these (`raise SaveFailed(...) from error`): follow the chain, as `error_chain` does, and name the first SQLSTATE or connection failure found along it.
 # Decide by SQLSTATE and by type, never by message text: the tests include errors whose message mentions a unique constraint but which are something else.
 # `sqlstate_of` and `error_chain` from Part A are yours to use.
 
@@ -508,6 +508,19 @@ try:
             raise AssertionError(f"the test expected {statement!r} to fail")
 finally:
     await raw.close()
+
+
+class SaveFailed(Exception):
+    """An application's own exception, raised `from` the database error."""
+
+
+for kind, error in cases.items():
+    try:
+        raise SaveFailed("could not save the record") from error
+    except SaveFailed as wrapped:
+        expect(classify(wrapped), kind, f"classify(SaveFailed(...) raised from the {kind})",
+               "An exception of your own code that wraps the database error (raise ... from error) is named "
+               "after what it wraps: follow __cause__ down the chain (error_chain does) until a SQLSTATE.")
 ### END HIDDEN TESTS
 
 # %% tests id=test_classify_transient points=2
@@ -550,6 +563,41 @@ expect(classify(serialization_error), "serialization_failure",
        "SQLSTATE 40001 arrives as a plain DBAPIError, not OperationalError.")
 expect(classify(serialization_error.orig.__cause__), "serialization_failure",
        "classify() of asyncpg's SerializationError", "")
+
+
+async def cancelled_by_admin():
+    """A query cancelled by pg_cancel_backend from another connection, once the server runs it."""
+    import asyncio
+    import time as _time
+
+    async with engine.connect() as victim, engine.connect() as admin:
+        await admin.execution_options(isolation_level="AUTOCOMMIT")  # a fresh pg_stat_activity on each read
+        pid = await victim.scalar(text("SELECT pg_backend_pid()"))
+
+        async def cancel_once_sleeping():
+            deadline = _time.monotonic() + 12
+            while _time.monotonic() < deadline:
+                waiting = await admin.scalar(text(
+                    "SELECT wait_event FROM pg_stat_activity WHERE pid = :pid AND state = 'active'"), {"pid": pid})
+                if waiting == "PgSleep":
+                    await admin.execute(text("SELECT pg_cancel_backend(:pid)"), {"pid": pid})
+                    return
+                await asyncio.sleep(0.01)
+
+        canceller = asyncio.create_task(cancel_once_sleeping())
+        try:
+            await victim.execute(text("SELECT pg_sleep(14)"))
+        except Exception as error:
+            return error
+        finally:
+            await canceller
+    raise AssertionError("the test expected pg_cancel_backend to cancel the query")
+
+
+cancel_error = await cancelled_by_admin()
+expect(classify(cancel_error), "statement_timeout",
+       "classify() of a query cancelled by pg_cancel_backend (SQLSTATE 57014, query_canceled)",
+       "57014 is the code of every cancelled statement, by statement_timeout or by a cancel request.")
 ### END HIDDEN TESTS
 
 # %% tests id=test_classify_connection points=2
@@ -624,6 +672,18 @@ expect(classify(query_killed), "connection_error",
        "asyncpg's ConnectionDoesNotExistError has SQLSTATE 08003 (class 08: connection exception).")
 expect(classify(query_killed.orig.__cause__), "connection_error",
        "classify() of asyncpg's ConnectionDoesNotExistError", "SQLSTATE class 08 is a connection exception.")
+for condition, code in [("admin_shutdown", "57P01"), ("crash_shutdown", "57P02"), ("cannot_connect_now", "57P03")]:
+    shutdown = await failure_of(
+        engine, f"DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '{condition}', MESSAGE = 'statement timeout (test)'; END $$")
+    expect(classify(shutdown), "connection_error", f"classify() of an error with SQLSTATE {code} ({condition})",
+           "57P01, 57P02 and 57P03 mean the server is going away or not ready: connection_error. "
+           "Only 57014 of class 57 is a statement timeout.")
+try:
+    raise RuntimeError("the user store is unavailable") from refused_error
+except RuntimeError as wrapped:
+    expect(classify(wrapped), "connection_error",
+           "classify(RuntimeError(...) raised from the ConnectionRefusedError)",
+           "Follow the chain (__cause__): the OSError it wraps makes it a connection_error.")
 ### END HIDDEN TESTS
 
 # %% tests id=test_classify_not_by_text points=2
@@ -659,6 +719,19 @@ lock_wait = await failure_of(
     engine, "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'lock_not_available', MESSAGE = 'statement timeout, deadlock, unique constraint'; END $$")
 expect(classify(lock_wait), "other", "classify() of a lock_timeout error (SQLSTATE 55P03)",
        "55P03 is not in the table; and the message text must not decide.")
+intervention = await failure_of(
+    engine, "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'operator_intervention', MESSAGE = 'statement timeout'; END $$")
+expect(classify(intervention), "other", "classify() of an error with SQLSTATE 57000 (operator_intervention)",
+       "Only 57014 is a statement timeout, and only 57P01 to 57P03 of class 57 are connection errors.")
+async with engine.connect() as holder:
+    await holder.execute(text("SELECT id FROM accounts WHERE id = 5 FOR UPDATE"))
+    real_lock_timeout = await failure_of(engine, "SET LOCAL lock_timeout = '100ms'",
+                                         "UPDATE accounts SET balance = balance WHERE id = 5")
+    await holder.rollback()
+expect(classify(real_lock_timeout), "other",
+       "classify() of a real lock timeout (an UPDATE waiting for a row another transaction holds)",
+       "lock_timeout gives SQLSTATE 55P03 (lock_not_available): not in the table, so 'other'; "
+       "a statement timeout is 57014 only.")
 ### END HIDDEN TESTS
 
 # %% [markdown] id=part-d-create-user-api
@@ -679,11 +752,13 @@ expect(classify(lock_wait), "other", "classify() of a lock_timeout error (SQLSTA
 # | status | body |
 # |---|---|
 # | 201 | `{"id": <int>, "email": <str>, "name": <str>}` as stored |
-# | 409 | `{"error": "unique_violation", "constraint": "users_email_key"}` (the constraint the server named) |
+# | 409 | `{"error": "unique_violation", "constraint": <name>}`, the unique constraint or index the server named (`"users_email_key"` for a taken email) |
 # | 422 | `{"error": <"not_null_violation", "check_violation" or "foreign_key_violation">, "constraint": <name or None>}` |
 # | 503 | `{"error": "connection_error"}` |
 # | 500 | `{"error": "other"}` |
 #
+# Store `email` and `name` exactly as given: no trimming, no lower-casing (normalising input is the caller's job; the 201 body shows what was stored).
+# Decide from the SQLSTATE and the constraint the server named: the `users` table may gain other constraints (another unique index, a foreign key) and each must get the status and body of its kind.
 # Do not check first whether the email exists: two requests can both find it free (notebook 02). Insert, and let the unique constraint decide.
 # `session_factory` may be any `async_sessionmaker`, also one with the default `expire_on_commit=True`: read what you return before committing, or use `RETURNING`.
 # You may call your `classify`.
@@ -754,6 +829,17 @@ async with disposable_database(seed=True, label="check_create_user", say=False) 
     expect(lina_rows, 1, "rows with the duplicate email", "")
     expect(pool_snapshot(check.engine).checked_out, 0, "connections still checked out after create_user_api",
            "Use `async with session_factory() as session:` so the connection goes back to the pool.")
+    as_given = "  Mixed.Case@Example.COM "
+    status, body = await create_user_api(check.session_factory, as_given, " Padded Name ")
+    async with check.engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT id, email, name FROM users WHERE email = :email"),
+                                     {"email": as_given})).one_or_none()
+    expect((status, body.get("email"), body.get("name")), (201, as_given, " Padded Name "),
+           f"(status, email, name) answered for create_user_api(factory, {as_given!r}, ' Padded Name ')",
+           "Store email and name exactly as given (no strip(), no lower()), and return them as stored.")
+    assert stored is not None, (
+        f"no row has the email {as_given!r} exactly as given: store the email as the caller sent it.")
+    expect(body, {"id": stored.id, "email": as_given, "name": " Padded Name "}, "the 201 body", "")
     ### END HIDDEN TESTS
 
 # %% tests id=test_create_user_api_constraint points=2
@@ -772,8 +858,22 @@ async with disposable_database(seed=True, label="check_create_user", say=False) 
     expect((status, body), (422, {"error": "check_violation", "constraint": "users_email_check"}),
            "the answer for an email that breaks a CHECK constraint",
            "23514 is a CHECK violation: 422 with the constraint's name. Decide by SQLSTATE, not by the words in the message.")
+    async with check.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE teams (name text PRIMARY KEY)"))
+        await conn.execute(text("INSERT INTO teams VALUES ('Known Team')"))
+        await conn.execute(text(
+            "ALTER TABLE users ADD CONSTRAINT users_name_fkey FOREIGN KEY (name) REFERENCES teams (name) NOT VALID"))
+        await conn.execute(text("CREATE UNIQUE INDEX users_email_lower_key ON users (lower(email))"))
+    answer = await asyncio.wait_for(create_user_api(check.session_factory, "fk@example.com", "No Such Team"), 10)
+    expect(answer, (422, {"error": "foreign_key_violation", "constraint": "users_name_fkey"}),
+           "the answer for a user whose name breaks a foreign key the test added",
+           "23503 (foreign key) is the client's data breaking a rule: 422 with the constraint's name, never 409 or 503.")
+    answer = await asyncio.wait_for(create_user_api(check.session_factory, "LINA.GARCIA1@example.com", "Known Team"), 10)
+    expect(answer, (409, {"error": "unique_violation", "constraint": "users_email_lower_key"}),
+           "the answer for 'LINA.GARCIA1@example.com' once a unique index on lower(email) exists",
+           "Every unique violation (23505) is a 409, with the name the server reported: do not assume users_email_key.")
     async with check.engine.connect() as conn:
-        expect(await conn.scalar(text("SELECT count(*) FROM users")), 1000, "users after two rejected rows", "")
+        expect(await conn.scalar(text("SELECT count(*) FROM users")), 1000, "users after four rejected rows", "")
 async with disposable_database(label="check_create_user", say=False) as empty:
     status, body = await asyncio.wait_for(create_user_api(empty.session_factory, "a@example.com", "A"), 10)
     expect((status, body), (500, {"error": "other"}), "the answer when the users table does not exist",
@@ -974,9 +1074,10 @@ for reraise in (False, True):
 # Write `run_serializable(session_factory, work, *, attempts=5)`:
 #
 # - each attempt opens a **new session** from `session_factory`, runs `result = await work(session)` in a transaction at isolation level **SERIALIZABLE**, commits, and returns `result`;
-# - it retries **serialization failures and deadlocks** only, up to `attempts` attempts in all, with a short randomized exponential backoff (the tests must finish in seconds: keep each wait under about 0.2 s);
-# - any other exception propagates at once, unchanged;
-# - when the attempts run out it **re-raises the last serialization failure or deadlock itself** (not tenacity's `RetryError`), so callers can still read its SQLSTATE.
+# - it retries **serialization failures (`40001`) and deadlocks (`40P01`)** only, up to `attempts` attempts in all, and waits before each retry: a short randomized exponential backoff with `asyncio.sleep` or tenacity's `wait=` (never a retry at once; the tests must finish in seconds: keep each wait under about 0.2 s);
+# - any other exception propagates at once, unchanged, after that single attempt: statement timeouts (`57014`), lock timeouts (`55P03`) and lost connections included;
+# - when the attempts run out it **re-raises the last serialization failure or deadlock itself** (the very exception object, not tenacity's `RetryError` nor an exception of your own), so callers can still read its SQLSTATE;
+# - every session it opens is closed when its attempt ends, failed attempts included (`async with`).
 #
 # `work` must not commit; `run_serializable` owns the transaction.
 # Set the isolation level when the session gets its connection, before `work` runs any statement: `await session.connection(execution_options={"isolation_level": "SERIALIZABLE"})`.
@@ -1071,6 +1172,8 @@ expect(len(calls), 3, "attempts made (two failures, then success)", "")
 ### BEGIN HIDDEN TESTS
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from asyncdb_lab import pool_snapshot
+
 
 class CountingFactory(async_sessionmaker):
     made = 0
@@ -1082,11 +1185,12 @@ class CountingFactory(async_sessionmaker):
 
 async with disposable_database(seed=True, label="check_serializable", say=False) as check:
     factory = CountingFactory(check.engine, expire_on_commit=False)
-    sessions, levels = [], []
+    sessions, levels, checked_out = [], [], []
 
     async def insert_then_fail_twice(session):
         sessions.append(session)
         levels.append(await session.scalar(text("SHOW transaction_isolation")))
+        checked_out.append(pool_snapshot(check.engine).checked_out)
         await session.execute(text("INSERT INTO users (email, name) VALUES ('retry@example.com', 'Retry')"))
         if len(sessions) == 1:
             await session.execute(text(RAISE_40001))
@@ -1101,6 +1205,9 @@ async with disposable_database(seed=True, label="check_serializable", say=False)
     expect(len({id(s) for s in sessions}), 3, "distinct sessions passed to work", "")
     expect(levels, ["serializable"] * 3, "transaction_isolation on each attempt",
            "Every attempt's transaction must be SERIALIZABLE, retries included.")
+    expect(checked_out, [1, 1, 1], "connections checked out of the pool while each attempt ran",
+           "Close each failed attempt's session (open it with `async with`) before the next attempt: "
+           "otherwise every failure keeps a connection until the garbage collector finds it.")
     async with check.engine.connect() as conn:
         expect(await conn.scalar(text("SELECT count(*) FROM users WHERE email = 'retry@example.com'")), 1,
                "rows inserted by work after two failed attempts", "Failed attempts must be rolled back entirely.")
@@ -1123,6 +1230,41 @@ async with disposable_database(seed=True, label="check_serializable", say=False)
            "At SERIALIZABLE the first attempt fails with 40001 instead of overwriting the concurrent update; "
            "the retry reads the new balance.")
     expect(len(reads), 2, "attempts of the conflicting work", "")
+
+    # Write skew: the serialization failure comes from the COMMIT, after work has returned.
+    skew_calls = []
+
+    async def take_from_account_3_if_budget_allows(session):
+        skew_calls.append(1)
+        total = await session.scalar(text("SELECT sum(balance) FROM accounts WHERE id IN (3, 4)"))
+        await session.execute(text("UPDATE accounts SET balance = balance - 1 WHERE id = 3"))
+        if len(skew_calls) == 1:  # meanwhile another SERIALIZABLE transaction does the same on account 4
+            async with check.engine.connect() as other:
+                await other.execution_options(isolation_level="SERIALIZABLE")
+                await other.begin()
+                await other.execute(text("SELECT sum(balance) FROM accounts WHERE id IN (3, 4)"))
+                await other.execute(text("UPDATE accounts SET balance = balance - 1 WHERE id = 4"))
+                await other.commit()
+        return total
+
+    async with check.engine.connect() as conn:
+        before = await conn.scalar(text("SELECT sum(balance) FROM accounts WHERE id IN (3, 4)"))
+    try:
+        total_seen = await asyncio.wait_for(run_serializable(factory, take_from_account_3_if_budget_allows), 10)
+    except Exception as error:
+        raise AssertionError(
+            f"run_serializable raised {type(error).__name__} (SQLSTATE {getattr(getattr(error, 'orig', None), 'sqlstate', None)}) "
+            "when the first attempt's COMMIT failed with a serialization failure: a SERIALIZABLE transaction can "
+            "fail at commit, so the commit belongs inside the retried block.") from None
+    expect(len(skew_calls), 2, "attempts when the first attempt's commit failed with 40001",
+           "Commit inside the retried block: a failed commit is retried like a failed statement.")
+    expect(total_seen, before - 1, "the total the successful attempt read",
+           "The retry runs in a new transaction and sees the other transaction's committed change.")
+    async with check.engine.connect() as conn:
+        expect(await conn.scalar(text("SELECT sum(balance) FROM accounts WHERE id IN (3, 4)")), before - 2,
+               "accounts 3 and 4 after the conflicting transaction and the retried work", "")
+    expect(pool_snapshot(check.engine).checked_out, 0, "connections checked out after attempts that failed",
+           "Open each attempt's session with `async with`, so that a failed attempt gives its connection back too.")
 ### END HIDDEN TESTS
 
 # %% tests id=test_run_serializable_gives_up points=2
@@ -1151,6 +1293,8 @@ else:
 expect(len(value_error_calls), 1, "attempts for a work that raised ValueError",
        "Retry only serialization failures and deadlocks: a ValueError would fail the same way every time.")
 ### BEGIN HIDDEN TESTS
+from asyncdb_lab import disposable_database, pool_snapshot
+
 duplicate_calls = []
 
 
@@ -1200,6 +1344,92 @@ try:
 except Exception:
     pass
 expect(len(one_call), 1, "attempts made with attempts=1", "")
+
+# The last error itself, and a wait before every retry.
+from sqlalchemy.exc import DBAPIError
+
+seen_errors = []
+
+
+async def conflicts_every_time(session):
+    try:
+        await session.execute(text(RAISE_40001))
+    except DBAPIError as error:
+        seen_errors.append(error)
+        raise
+
+
+loop = asyncio.get_running_loop()
+waits = []  # (attempts made so far, seconds) for every asyncio.sleep of a positive time
+original_call_later = loop.call_later
+
+
+def recording_call_later(delay, callback, *args, **kwargs):
+    if getattr(callback, "__name__", "") == "_set_result_unless_cancelled":  # what asyncio.sleep schedules
+        waits.append((len(seen_errors), delay))
+    return original_call_later(delay, callback, *args, **kwargs)
+
+
+loop.call_later = recording_call_later
+try:
+    await asyncio.wait_for(run_serializable(Session, conflicts_every_time, attempts=3), 10)
+except Exception as error:
+    last_raised = error
+else:
+    last_raised = None
+finally:
+    del loop.call_later
+expect(len(seen_errors), 3, "attempts made with attempts=3", "")
+assert last_raised is seen_errors[-1], (
+    f"when attempts ran out, run_serializable raised {type(last_raised).__name__}, not the last attempt's own "
+    "error: re-raise that exception object itself (`raise`, or tenacity's reraise=True), without wrapping it.")
+for attempt in (1, 2):
+    assert any(after == attempt and delay > 0 for after, delay in waits), (
+        f"run_serializable started attempt {attempt + 1} right after attempt {attempt} failed, without waiting: "
+        "back off before every retry (a short random wait with asyncio.sleep, or tenacity's wait=...).")
+
+# Errors that are not serialization failures or deadlocks: one attempt, the error itself, at once.
+async with disposable_database(seed=True, label="check_serializable", say=False) as check:
+    async def runs_too_long(session):
+        await session.execute(text("SET LOCAL statement_timeout = '50ms'"))
+        await session.execute(text("SELECT pg_sleep(2)"))
+
+    async def waits_for_a_lock(session):
+        await session.execute(text("SET LOCAL lock_timeout = '100ms'"))
+        await session.execute(text("UPDATE accounts SET balance = balance + 1 WHERE id = 7"))
+
+    async def loses_its_connection(session):
+        await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+
+    async with check.engine.connect() as holder:
+        await holder.execute(text("SELECT id FROM accounts WHERE id = 7 FOR UPDATE"))  # held during the test
+        for work, what, code in [(runs_too_long, "a statement timeout", "57014"),
+                                 (waits_for_a_lock, "a lock timeout", "55P03"),
+                                 (loses_its_connection, "a lost connection", "08003")]:
+            calls, errors = [], []
+
+            async def recorded(session, work=work, calls=calls, errors=errors):
+                calls.append(1)
+                try:
+                    return await work(session)
+                except Exception as error:
+                    errors.append(error)
+                    raise
+
+            try:
+                await asyncio.wait_for(run_serializable(check.session_factory, recorded), 10)
+            except Exception as error:
+                raised = error
+            else:
+                raise AssertionError(f"run_serializable returned after {what}: let the error propagate.")
+            expect(len(calls), 1, f"attempts for {what} (SQLSTATE {code})",
+                   "Retry only serialization failures (40001) and deadlocks (40P01): timeouts and lost "
+                   "connections are raised at once.")
+            assert raised is errors[0], (
+                f"run_serializable raised {type(raised).__name__} for {what}, not the error work raised: "
+                "let other errors propagate unchanged.")
+        await holder.rollback()
+    expect(pool_snapshot(check.engine).checked_out, 0, "connections checked out after the failed calls", "")
 ### END HIDDEN TESTS
 
 # %% [markdown] id=summary
