@@ -234,6 +234,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+
 async def users_with(target_engine, *emails):
     async with target_engine.connect() as conn:
         return await conn.scalar(select(func.count()).select_from(User).where(User.email.in_(emails)))
@@ -270,6 +271,7 @@ from asyncdb_lab.checks import expect
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+
 ### BEGIN HIDDEN TESTS
 async with disposable_database(seed=True, label="check_rollback", say=False) as check:
     async with rollback_session(check.engine) as session:
@@ -298,6 +300,7 @@ async with disposable_database(seed=True, label="check_rollback", say=False) as 
 """Check that two rollback_session blocks, one inside the other, stay isolated from each other."""
 from asyncdb_lab.checks import expect
 
+
 ### BEGIN HIDDEN TESTS
 async with disposable_database(seed=True, label="check_rollback", say=False) as check:
     async with rollback_session(check.engine) as outer_session:
@@ -319,8 +322,10 @@ async with disposable_database(seed=True, label="check_rollback", say=False) as 
 """Check that rollback_session lets exceptions through, rolls back and returns its connection."""
 from asyncdb_lab import pool_snapshot
 from asyncdb_lab.checks import expect
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
+
 
 small = create_async_engine(db.url, pool_size=1, max_overflow=0, pool_timeout=1)
 try:
@@ -330,6 +335,14 @@ try:
     expect(pool_snapshot(small).checked_out, 0, "connections checked out after three blocks",
            "Borrow the connection with `async with engine.connect()` so it goes back to the pool.")
     ### BEGIN HIDDEN TESTS
+    async with rollback_session(small) as session:
+        await session.execute(select(1))
+        expect(pool_snapshot(small).checked_out, 1, "connections of the given engine checked out inside the block",
+               "Borrow the block's connection from the engine you are given (`engine.connect()`), "
+               "not from an engine or pool of your own.")
+    assert not session.in_transaction(), (
+        "After the block, the session still has a transaction on a connection that is back in the pool: "
+        "close the session (`await session.close()`) when the block ends, whatever happened.")
     try:
         async with rollback_session(small) as session:
             session.add(User(email="before.failure@example.test", name="Before Failure"))
@@ -341,13 +354,31 @@ try:
         raise AssertionError("rollback_session swallowed an exception raised inside the block: let it propagate.")
     expect(await users_with(small, "before.failure@example.test"), 0, "rows left after a block that raised", "")
     expect(pool_snapshot(small).checked_out, 0, "connections checked out after a block that raised", "")
+    assert not session.in_transaction(), (
+        "After a block that raised, the session still has a transaction: close it in a `finally`.")
+    try:
+        async with rollback_session(small) as session:
+            session.add(User(email="kept@example.test", name="Kept"))
+            await session.commit()
+            session.add(User(email="lina.garcia1@example.com", name="Duplicate"))
+            await session.flush()  # fails, and the block ends with the error, without a rollback
+    except IntegrityError:
+        pass
+    else:
+        raise AssertionError("the test expected the duplicate email to raise IntegrityError out of the block")
+    expect(await users_with(small, "kept@example.test"), 0, "rows left after a block that ended with a failed flush",
+           "Roll back the outer transaction in a `finally`, so that it also runs when the block raises.")
+    expect(pool_snapshot(small).checked_out, 0, "connections checked out after a block that ended with a failed flush", "")
+    async with rollback_session(small) as session:  # the pool's one connection is usable again
+        expect(await session.scalar(select(func.count()).where(User.email == "kept@example.test")), 0,
+               "rows a new block sees after a block that ended with a failed flush", "")
     ### END HIDDEN TESTS
 finally:
     await small.dispose()
 
 # %% [markdown] id=part-c-test-catches-bugs
 # ---
-# ## Part C — A test that catches bugs: `check_pager` (8 points)
+# ## Part C — A test that catches bugs: `check_pager` (10 points)
 #
 # A test is only as good as the bugs it can catch.
 # This time *you* write the test, and the grader runs it against a correct implementation (it must pass) and against several broken ones (it must fail each, with an `AssertionError`).
@@ -425,14 +456,17 @@ async with disposable_database(tables=True, label="shuffled_demo", say=False) as
 #
 # ### Exercise: `check_pager`
 #
-# Write `check_pager(pager_factory)`: it returns `None` when `pager_factory` makes a correct pager, and raises `AssertionError` (a failing `assert`) when it does not.
-# Bugs your test should catch include: rows skipped or repeated at page boundaries; pages in the wrong order; pages longer (or shorter) than `limit` when more rows remain; a first page that is wrong; an `after_id` that is ignored; rows inserted or deleted between two pages that are missed, repeated or wrongly returned.
+# Write `check_pager(pager_factory)`: it returns `None` when `pager_factory` makes a correct pager, and raises `AssertionError` (a failing `assert`) when it does not (an exception the broken pager raises itself counts as failing too).
+# The grader counts the broken pagers your test fails only once it passes correct ones: it gives your test several correct pagers, each written differently (ORM or raw SQL, other query shapes), and a test that fails all of them catches nothing.
+# So test what a pager returns, never how it builds its query.
+# Bugs your test should catch include: rows skipped or repeated at page boundaries; pages in the wrong order; pages longer (or shorter) than `limit` when more rows remain; a first page that is wrong; a last page, shorter than `limit`, that loses rows; an `after_id` that is ignored; pages that go wrong where ids have gaps, or with `limit=1`; something other than a list (`None`, say) instead of the empty page at the end; a pager that fails on an empty table; rows inserted or deleted between two pages (the row of `after_id` itself included) that are missed, repeated or wrongly returned.
 # Plan it like this:
 #
 # - Make your own empty database: `async with disposable_database(tables=True, label="check_pager", say=False) as scratch:` (use a label of your own, never `"main"`, which is this notebook's database).
-# - Insert a few dozen users with explicit ids, **in shuffled order**, with a factory.
-# - Open a session from `scratch.session_factory`, make pagers with `pager_factory(session)`, and check: walks through every page with several limits (1, a divisor, a non-divisor, more than all rows); exact contents of chosen pages, including a fresh pager asked for an `after_id` in the middle; the empty page at the end; and a walk during which you delete a row already seen, delete a row not yet seen and insert a new one (through the same session).
+# - Insert a few dozen users with explicit ids **with gaps** (not 1, 2, 3, … without a hole), **in shuffled order**, with a factory.
+# - Open a session from `scratch.session_factory`, make pagers with `pager_factory(session)`, and check: walks through every page with several limits (1, a divisor, a non-divisor, more than all rows); exact contents of chosen pages, including a fresh pager asked for an `after_id` in the middle or in a gap; the empty page at the end (exactly `[]`); a walk during which you delete the row of the `after_id` you pass next, a row already seen and a row not yet seen, and insert new ones (through the same session); and, last, an empty table.
 # - Compare exact lists of ints (`==`), not just lengths.
+# - Put a bound on every loop: a broken pager may never return an empty page, and a test that hangs catches nothing.
 
 # %% solution id=check_pager
 async def check_pager(pager_factory) -> None:
@@ -449,7 +483,7 @@ async def check_pager(pager_factory) -> None:
     async def walk(pager, limit: int, after_id: int | None = None) -> list[int]:
         """Read pages until an empty one; check each page on the way."""
         seen: list[int] = []
-        for _ in range(200):
+        for _ in range(200):  # bounded: a broken pager may never return an empty page
             page = await pager.page(after_id, limit)
             assert isinstance(page, list) and all(type(i) is int for i in page), (
                 f"page({after_id}, {limit}) returned {page!r}: expected a list of int ids")
@@ -462,34 +496,170 @@ async def check_pager(pager_factory) -> None:
             after_id = page[-1]
         raise AssertionError("the pager never returned an empty page")
 
-    ids = list(range(1, 24))
+    # 23 ids with gaps (4, 7, 12-13, 15-19, 25-29, … are missing), inserted in shuffled order
+    ids = [1, 2, 3, 5, 6, 8, 9, 10, 11, 14, 20, 21, 22, 23, 24, 30, 31, 33, 40, 41, 42, 50, 57]
     async with disposable_database(tables=True, label="check_pager", say=False) as scratch:
         async with scratch.engine.begin() as conn:
             await conn.execute(insert(User), [user_row(i) for i in random.Random(10).sample(ids, len(ids))])
         async with scratch.session_factory() as session:
-            for limit in (1, 5, 7, 23, 100):
-                assert await walk(pager_factory(session), limit) == ids, f"a walk with limit={limit} did not visit every user once, in order"
+            for limit in (1, 2, 5, 7, 23, 100):
+                assert await walk(pager_factory(session), limit) == ids, (
+                    f"a walk with limit={limit} did not visit every user once, in order")
             pager = pager_factory(session)
-            assert await pager.page(None, 5) == [1, 2, 3, 4, 5], "wrong first page"
-            assert await pager.page(5, 5) == [6, 7, 8, 9, 10], "wrong second page"
-            assert await pager.page(20, 5) == [21, 22, 23], "wrong last page"
-            assert await pager.page(23, 5) == [], "expected an empty page after the last id"
-            assert await pager_factory(session).page(7, 3) == [8, 9, 10], "a fresh pager ignored after_id=7"
+            assert await pager.page(None, 5) == [1, 2, 3, 5, 6], "wrong first page"
+            assert await pager.page(6, 5) == [8, 9, 10, 11, 14], "wrong second page"
+            assert await pager.page(41, 5) == [42, 50, 57], "wrong last page (3 users, limit 5)"
+            assert await pager.page(57, 5) == [], "expected an empty page after the last id"
+            assert await pager_factory(session).page(13, 3) == [14, 20, 21], "wrong page after id 13 (a gap)"
             assert await pager_factory(session).page(0, 2) == [1, 2], "wrong page after id 0"
+            assert await pager_factory(session).page(24, 1) == [30], "wrong page of 1 across a gap"
 
+            # rows change between pages: delete the row of the next after_id, one seen and one ahead; add two
             pager = pager_factory(session)
             first = await pager.page(None, 5)
-            assert first == [1, 2, 3, 4, 5], "wrong first page"
-            await session.execute(delete(User).where(User.id.in_([3, 8])))
-            await session.execute(insert(User).values(user_row(100)))
+            assert first == [1, 2, 3, 5, 6], "wrong first page"
+            await session.execute(delete(User).where(User.id.in_([3, 6, 10])))
+            await session.execute(insert(User), [user_row(16), user_row(100)])
             rest = await walk(pager, 5, after_id=first[-1])
-            expected = [i for i in ids if i > 5 and i != 8] + [100]
-            assert rest == expected, f"after deleting ids 3 and 8 and adding 100, the walk went on with {rest}"
+            expected = sorted({i for i in ids if i > 6 and i != 10} | {16, 100})
+            assert rest == expected, f"after deleting ids 3, 6 and 10 and adding 16 and 100, the walk went on with {rest}"
+
+            await session.execute(delete(User))
+            for limit in (1, 5):
+                assert await pager_factory(session).page(None, limit) == [], "an empty table must give an empty page"
     ### END SOLUTION
 
 # %% tests id=test_check_pager_basic points=2
-"""Check that check_pager passes a correct pager and fails one that skips rows at page boundaries."""
+"""Check that check_pager passes correct pagers and fails one that skips rows at page boundaries."""
 import asyncio
+
+
+### BEGIN HIDDEN TESTS
+from sqlalchemy import func as _func
+from sqlalchemy import text as _text
+
+
+class TextKeysetPager:
+    """Correct: raw SQL, a NULL after_id handled in SQL."""
+
+    def __init__(self, session):
+        self.session = session
+
+    async def page(self, after_id, limit):
+        result = await self.session.execute(
+            _text("SELECT id FROM users WHERE CAST(:after AS integer) IS NULL OR id > :after ORDER BY id LIMIT :limit"),
+            {"after": after_id, "limit": limit})
+        return [row.id for row in result]
+
+
+class EntityPager:
+    """Correct: loads User objects with FETCH FIRST and returns their ids."""
+
+    def __init__(self, session):
+        self.session = session
+
+    async def page(self, after_id, limit):
+        query = select(User)
+        if after_id is not None:
+            query = query.filter(User.id > after_id)
+        users = (await self.session.scalars(query.order_by(User.id.asc()).fetch(limit))).all()
+        return [user.id for user in users]
+
+
+class LookAheadPager:
+    """Correct: Core on the session's connection; fetches limit + 1 rows to know whether more follow."""
+
+    def __init__(self, session):
+        self.session = session
+        self.has_more = None
+
+    async def page(self, after_id, limit):
+        users = User.__table__
+        conn = await self.session.connection()
+        query = select(users.c.id).order_by(users.c.id).limit(limit + 1)
+        if after_id is not None:
+            query = query.where(users.c.id > after_id)
+        rows = (await conn.execute(query)).scalars().all()
+        self.has_more = len(rows) > limit
+        return list(rows[:limit])
+
+
+class CountOffsetPager:
+    """Correct: OFFSET by the number of ids up to after_id, counted in the same statement."""
+
+    def __init__(self, session):
+        self.session = session
+
+    async def page(self, after_id, limit):
+        result = await self.session.execute(
+            _text("SELECT id FROM users ORDER BY id OFFSET (SELECT count(*) FROM users WHERE id <= :after) LIMIT :limit"),
+            {"after": after_id, "limit": limit})
+        return [int(i) for i in result.scalars()]
+
+
+class SubqueryPager:
+    """Correct: the page in a subquery, read back in descending order and reversed."""
+
+    def __init__(self, session):
+        self.session = session
+
+    async def page(self, after_id, limit):
+        inner = select(User.id).order_by(User.id).limit(limit)
+        if after_id is not None:
+            inner = inner.where(User.id > after_id)
+        inner = inner.subquery()
+        ids = (await self.session.scalars(select(inner.c.id).order_by(inner.c.id.desc()))).all()
+        return list(reversed(ids))
+
+
+CORRECT_PAGERS = {
+    KeysetPager: "the keyset pager above",
+    TextKeysetPager: "a pager written with raw SQL",
+    EntityPager: "a pager that loads User objects (FETCH FIRST instead of LIMIT)",
+    LookAheadPager: "a pager that fetches limit + 1 rows with Core and keeps limit",
+    CountOffsetPager: "a pager that skips the count of ids up to after_id (OFFSET in one statement)",
+    SubqueryPager: "a pager that takes its page in a subquery",
+}
+_pager_verdicts = {}
+
+
+async def passes_correct_pagers() -> None:
+    """Fail unless check_pager passes every correct pager; the verdict is kept for later cells."""
+    if check_pager not in _pager_verdicts:
+        verdict = None
+        for factory, what in CORRECT_PAGERS.items():
+            try:
+                outcome = await asyncio.wait_for(check_pager(factory), 15)
+            except TimeoutError:
+                verdict = f"check_pager did not finish within 15 s against {what}, a correct pager"
+            except Exception as error:
+                verdict = f"check_pager failed {what}, a correct pager: {type(error).__name__}: {error}"
+            else:
+                if outcome is not None:
+                    verdict = f"check_pager returned {outcome!r} for {what}; a test returns None and fails by raising"
+            if verdict:
+                break
+        _pager_verdicts[check_pager] = verdict
+    if _pager_verdicts[check_pager]:
+        raise AssertionError(
+            f"{_pager_verdicts[check_pager]}. A test that fails correct code catches nothing, so the broken "
+            "pagers it fails do not count. Test what a pager returns (the ids), not how it builds its query, "
+            "and read after_id as exclusive: the page holds ids greater than after_id.")
+
+
+async def must_fail(factory, what: str) -> None:
+    """Fail unless check_pager passes the correct pagers and fails this broken one."""
+    await passes_correct_pagers()
+    try:
+        await asyncio.wait_for(check_pager(factory), 15)
+    except TimeoutError:
+        raise AssertionError(
+            f"check_pager did not finish within 15 s against a broken pager that {what}: "
+            "put a bound on your loops (a broken pager may never return an empty page).") from None
+    except Exception:
+        return
+    raise AssertionError(f"check_pager passed a broken pager that {what}.")
+### END HIDDEN TESTS
 
 try:
     await asyncio.wait_for(check_pager(KeysetPager), 30)
@@ -503,38 +673,12 @@ else:
     raise AssertionError("check_pager passed a pager that skips the first row of every page after the first. "
                          "Walk through every page, not just the first, and compare exact ids.")
 ### BEGIN HIDDEN TESTS
-from sqlalchemy import text as _text
-
-
-class TextKeysetPager:
-    """Correct, written differently: raw SQL and a default after_id of 0."""
-
-    def __init__(self, session):
-        self.session = session
-
-    async def page(self, after_id, limit):
-        result = await self.session.execute(
-            _text("SELECT id FROM users WHERE id > :after ORDER BY id LIMIT :limit"),
-            {"after": 0 if after_id is None else after_id, "limit": limit})
-        return [row.id for row in result]
-
-
-try:
-    outcome = await asyncio.wait_for(check_pager(TextKeysetPager), 30)
-except AssertionError as error:
-    raise AssertionError(f"check_pager failed a correct pager written with raw SQL: {error}. "
-                         "Test behaviour (the ids returned), not how the pager builds its query.") from None
-assert outcome is None, f"check_pager returned {outcome!r}; a test returns None and fails by raising AssertionError."
+await passes_correct_pagers()
 ### END HIDDEN TESTS
 
 # %% tests id=test_check_pager_boundaries points=2
 """Check that check_pager catches pagers that get page boundaries or sizes wrong."""
 ### BEGIN HIDDEN TESTS
-import asyncio
-
-from sqlalchemy import text as _text
-
-
 class _SqlPager:
     sql = ""
 
@@ -570,18 +714,20 @@ class FirstPageSkipsPager(_SqlPager):
         return [row.id for row in result]
 
 
-async def must_fail(factory, what):
-    try:
-        await asyncio.wait_for(check_pager(factory), 20)
-    except AssertionError:
-        return
-    raise AssertionError(f"check_pager passed a broken pager that {what}.")
+class DropsLastRowPager(_SqlPager):
+    """Fetches limit + 1 rows to see whether more follow, and always drops the last one."""
+
+    sql = "SELECT id FROM users WHERE id > :after ORDER BY id LIMIT :limit + 1"
+
+    async def page(self, after_id, limit):
+        return (await super().page(after_id, limit))[:-1]
 
 
 await must_fail(RepeatsBoundaryPager, "repeats the last row of each page (id >= after_id)")
 await must_fail(OneTooManyPager, "returns limit + 1 rows")
 await must_fail(OneTooFewPager, "returns limit - 1 rows while more remain")
 await must_fail(FirstPageSkipsPager, "leaves out the first user on the first page")
+await must_fail(DropsLastRowPager, "loses the last row of a last page that is shorter than limit")
 ### END HIDDEN TESTS
 
 # %% tests id=test_check_pager_order points=2
@@ -604,9 +750,69 @@ class SortsInPythonPager(_SqlPager):
         return sorted(await super().page(after_id, limit))
 
 
+class SignupTimePager(_SqlPager):
+    """Pages by created_at, which users inserted together share, instead of by id."""
+
+    async def page(self, after_id, limit):
+        if after_id is None:
+            result = await self.session.execute(
+                _text("SELECT id FROM users ORDER BY created_at, id LIMIT :limit"), {"limit": limit})
+        else:
+            result = await self.session.execute(_text(
+                "SELECT id FROM users WHERE created_at > (SELECT created_at FROM users WHERE id = :after) "
+                "ORDER BY created_at, id LIMIT :limit"), {"after": after_id, "limit": limit})
+        return [row.id for row in result]
+
+
 await must_fail(NoOrderByPager, "has no ORDER BY (rows come back in disk order)")
 await must_fail(NewestFirstPager, "orders by id descending")
 await must_fail(SortsInPythonPager, "sorts each page in Python instead of ordering in SQL")
+await must_fail(SignupTimePager, "pages by signup time (created_at) instead of by id")
+### END HIDDEN TESTS
+
+# %% tests id=test_check_pager_edges points=2
+"""Check that check_pager catches pagers that go wrong on gaps in ids, limit=1, the end of the data or an empty table."""
+### BEGIN HIDDEN TESTS
+class IdRangePager(_SqlPager):
+    """Id arithmetic: the next page is the ids after_id + 1 … after_id + limit."""
+
+    sql = "SELECT id FROM users WHERE id > :after AND id <= :after + :limit ORDER BY id"
+
+
+class NextIdShortcutPager(KeysetPager):
+    """A shortcut for limit=1: looks up the id after_id + 1."""
+
+    async def page(self, after_id, limit):
+        if limit == 1:
+            wanted = 1 if after_id is None else after_id + 1
+            found = await self.session.scalar(select(User.id).where(User.id == wanted))
+            return [] if found is None else [found]
+        return await super().page(after_id, limit)
+
+
+class ArrayAggPager(_SqlPager):
+    """One round trip with array_agg, which gives NULL, not an empty array, for no rows."""
+
+    async def page(self, after_id, limit):
+        return await self.session.scalar(_text(
+            "SELECT array_agg(id ORDER BY id) FROM "
+            "(SELECT id FROM users WHERE id > :after ORDER BY id LIMIT :limit) AS page"),
+            {"after": 0 if after_id is None else after_id, "limit": limit})
+
+
+class MinimumFirstPager(KeysetPager):
+    """Starts the first page from min(id) - 1, computed in Python."""
+
+    async def page(self, after_id, limit):
+        if after_id is None:
+            after_id = await self.session.scalar(select(_func.min(User.id))) - 1
+        return await super().page(after_id, limit)
+
+
+await must_fail(IdRangePager, "computes the next page's ids as after_id + 1 … after_id + limit (gaps in ids break it)")
+await must_fail(NextIdShortcutPager, "looks up id after_id + 1 when limit is 1 (gaps in ids break it)")
+await must_fail(ArrayAggPager, "returns None instead of [] when no rows are left")
+await must_fail(MinimumFirstPager, "raises TypeError on an empty table")
 ### END HIDDEN TESTS
 
 # %% tests id=test_check_pager_changes points=2
@@ -643,8 +849,19 @@ class CachingPager(_SqlPager):
         return [i for i in self.cache if i > start][:limit]
 
 
+class DropsAfterRowPager(_SqlPager):
+    """Reads id >= after_id and drops the first row, assuming it is the row of after_id."""
+
+    sql = "SELECT id FROM users WHERE id >= :after ORDER BY id LIMIT :limit + 1"
+
+    async def page(self, after_id, limit):
+        ids = await super().page(after_id, limit)
+        return ids[:limit] if after_id is None else ids[1:limit + 1]
+
+
 await must_fail(OffsetPager, "pages with OFFSET, so a deleted row shifts the next page")
 await must_fail(CachingPager, "serves pages from a list loaded once (deleted rows come back, new rows never appear)")
+await must_fail(DropsAfterRowPager, "reads id >= after_id and drops the first row (loses a row when after_id's row was deleted)")
 ### END HIDDEN TESTS
 
 # %% [markdown] id=part-d-same-pytest

@@ -668,10 +668,11 @@ print("after: ", pool_snapshot(engine))
 # **The engine** is created by the caller, and the caller disposes of it: whoever creates an engine disposes of it.
 # Your lifespan may build what the app shares (the session factory) and should not dispose of the engine it was given.
 # (A disposed engine would still work, by opening new connections, so the tests do not break if you do, but it is not yours to close.)
+# Every request, `/health` included, is served by that engine and its pool: do not build another engine from `engine.url` (some tests hand you an engine that reaches its database only through its own pool, so a copy made from its URL reaches nothing).
 # The app must start while the database is down, so that `/health` can report it: run no query in the lifespan.
 # The tests run your lifespan with `app.router.lifespan_context(app)`, as in Part A.
 #
-# **Sessions**: one per request, closed at the end of the request, commit in the route.
+# **Sessions**: one per request, closed at the end of the request, commit in the route: a `201` must not leave the app before its row is committed (the tests look for the row from another connection at the moment your app hands over the status line).
 # After any request, failed ones included, every connection is back in the pool.
 #
 # **Endpoints and their exact JSON**:
@@ -686,11 +687,12 @@ print("after: ", pool_snapshot(engine))
 #
 # Details the tests check:
 # - A client's mistake is never a `500`: that includes the same email posted by many clients at once (exactly one `201`, every other one `409`), and an id beyond PostgreSQL's `integer` range in a path (`404` or `422`).
+# - Map by SQLSTATE as in Part D: `409` only for the unique violation (`23505`); any other refusal of class `23` or `22` (a check constraint, a value too long, …) is `422`. Any other database error is not the client's mistake: it must not become a `409` or a `422` (`status_for` gives `500`).
 # - `GET /users/{user_id}/posts` sends at most **2** SQL statements per request, however many posts the user has.
 # - `GET /users` is a **keyset** page ordered by id: `items` are the users with `id > after_id` (all users when `after_id` is absent), at most `limit` of them (default 20).
 #   `next_after_id` is the last item's id when the page is full (`len(items) == limit`), otherwise `null`.
 #   We chose `422` over silently clamping a `limit` above 100: a client asking for 500 rows learns at once that it will not get them.
-#   Paging must not skip or repeat users while others are inserted or deleted between pages.
+#   Paging must not skip or repeat users while others are inserted or deleted between pages, the user whose id is `after_id` included, and must not assume that ids have no gaps.
 # - `GET /health` runs a query, and answers `503` within about a second even when the database refuses connections or never answers.
 # - No deprecation warnings (`on_event`, `.dict()`).
 #
@@ -782,6 +784,63 @@ import httpx
 from asyncdb_lab.checks import expect, expect_type
 from sqlalchemy.ext.asyncio import create_async_engine
 
+
+### BEGIN HIDDEN TESTS
+import asyncio
+import json
+import socket
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+
+def engine_reached_only_through_its_pool(url: str, **pool):
+    """An engine whose connections come from its own creator: its URL names a closed port, so an
+    engine built from `engine.url` reaches nothing. The app must serve every request with it."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return create_async_engine(f"postgresql+asyncpg://nobody:secret@127.0.0.1:{port}/nowhere",
+                               async_creator=lambda: asyncpg.connect(dsn), **pool)
+
+
+async def call_asgi(app, method: str, path: str, payload=None, *, on_start=None) -> dict:
+    """Call the app over raw ASGI, as a server does; await `on_start()` when the status line arrives."""
+    body = b"" if payload is None else json.dumps(payload).encode()
+    finished = asyncio.Event()
+    delivered = []
+    answer = {"status": None, "body": b"", "at_start": None}
+
+    async def receive():
+        if not delivered:
+            delivered.append(True)
+            return {"type": "http.request", "body": body, "more_body": False}
+        await finished.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+            if on_start is not None:
+                answer["at_start"] = await on_start()
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"test"), (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000), "server": ("test", 80), "state": {},
+    }
+    try:
+        await app(scope, receive, send)
+    finally:
+        finished.set()
+    return answer
+### END HIDDEN TESTS
+
 async with disposable_database(seed=True, label="check_app_users", say=False) as other:
     check_engine = create_async_engine(other.url, pool_size=3, max_overflow=2, pool_timeout=3)
     try:
@@ -810,18 +869,41 @@ async with disposable_database(seed=True, label="check_app_users", say=False) as
         await check_engine.dispose()
 ### BEGIN HIDDEN TESTS
 import warnings
+
 from sqlalchemy import text
+from sqlalchemy.pool import NullPool
 
 async with disposable_database(seed=True, label="check_app_users_hidden", say=False) as other:
-    check_engine = create_async_engine(other.url, pool_size=3, max_overflow=2, pool_timeout=3)
+    check_engine = engine_reached_only_through_its_pool(other.url, pool_size=3, max_overflow=2, pool_timeout=3)
+    observer = create_async_engine(other.url, poolclass=NullPool)  # another connection, outside the app
     try:
+        async with check_engine.begin() as conn:  # a rule of the database, and an unrelated failure
+            await conn.execute(text(
+                "CREATE FUNCTION refuse_some_names() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF NEW.name = 'Breaks A Rule' THEN RAISE EXCEPTION 'this name breaks a rule' "
+                "USING ERRCODE = 'check_violation'; END IF; "
+                "IF NEW.name = 'Server Fault' THEN RAISE EXCEPTION 'something unrelated failed'; END IF; "
+                "RETURN NEW; END $$"))
+            await conn.execute(text(
+                "CREATE TRIGGER refuse_some_names BEFORE INSERT ON users "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_some_names()"))
+
+        async def rows_saved_for_early() -> int:
+            async with observer.connect() as conn:
+                return await conn.scalar(text("SELECT count(*) FROM users WHERE email = 'early@example.test'"))
+
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             app = create_app(check_engine)
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
                 async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                    created = await client.post("/users", json={"email": "grace@example.test", "name": "Grace"})
+                    with count_statements(check_engine) as sql:
+                        created = await client.post("/users", json={"email": "grace@example.test", "name": "Grace"})
+                    assert sql.count >= 1, (
+                        f"POST /users answered {created.status_code} without a single statement on the engine given "
+                        "to create_app: serve every request with that engine (a session factory on it), not with "
+                        "an engine of your own built from its URL.")
                     expect(created.status_code, 201, "status of POST /users with a new email")
                     body = created.json()
                     async with check_engine.connect() as conn:
@@ -834,6 +916,31 @@ async with disposable_database(seed=True, label="check_app_users_hidden", say=Fa
                     )
                     expect(body, {"id": row.id, "email": row.email, "name": row.name},
                            "the 201 body against the saved row")
+                    try:
+                        early = await asyncio.wait_for(call_asgi(
+                            app, "POST", "/users", {"email": "early@example.test", "name": "Early"},
+                            on_start=rows_saved_for_early), timeout=10)
+                    except TimeoutError:
+                        raise AssertionError("POST /users over raw ASGI did not answer within 10 s") from None
+                    expect(early["status"], 201, "status of POST /users called over raw ASGI")
+                    assert early["at_start"] == 1, (
+                        "POST /users handed its 201 to the server while the new row was not committed yet: "
+                        f"another connection found {early['at_start']} row(s) at that moment. Code after `yield` "
+                        "in a dependency runs after the response has been sent (FastAPI 0.118 and later), "
+                        "and so does a background task: commit in the route, before it returns."
+                    )
+                    for name, allowed, why in [
+                        ("Breaks A Rule", {422},
+                         "a trigger refuses this name with SQLSTATE 23514 (check_violation): a row the database "
+                         "refuses by a rule is 422; 409 is only for the unique violation 23505."),
+                        ("Server Fault", set(range(500, 600)),
+                         "a trigger fails with SQLSTATE P0001, an error that is not the client's: it must not "
+                         "become 409 or 422. Map only 23505 to 409 and the classes 22 and 23 to 422 (status_for)."),
+                    ]:
+                        response = await client.post("/users", json={"email": "rule@example.test", "name": name})
+                        assert response.status_code in allowed, (
+                            f"POST /users with the name {name!r}: expected {min(allowed)}, got "
+                            f"{response.status_code}; {why}")
                     seeded = await client.get("/users/7")
                     async with check_engine.connect() as conn:
                         seven = (await conn.execute(text("SELECT id, email, name FROM users WHERE id = 7"))).one()
@@ -868,7 +975,7 @@ async with disposable_database(seed=True, label="check_app_users_hidden", say=Fa
                         )
                     async with check_engine.connect() as conn:
                         count = await conn.scalar(text("SELECT count(*) FROM users"))
-                    expect(count, 1002, "users in the database after 2 accepted and several refused POSTs",
+                    expect(count, 1003, "users in the database after 3 accepted and several refused POSTs",
                            "A refused POST must not save a row.")
         deprecated = sorted({" ".join(str(w.message).split())[:90] for w in caught
                              if issubclass(w.category, DeprecationWarning)
@@ -878,6 +985,7 @@ async with disposable_database(seed=True, label="check_app_users_hidden", say=Fa
             "Use a lifespan instead of on_event, and model_dump() instead of .dict()."
         )
     finally:
+        await observer.dispose()
         await check_engine.dispose()
 ### END HIDDEN TESTS
 
@@ -889,6 +997,7 @@ from collections import Counter
 import httpx
 from asyncdb_lab.checks import expect
 from sqlalchemy.ext.asyncio import create_async_engine
+
 
 async with disposable_database(seed=True, label="check_app_race", say=False) as other:
     check_engine = create_async_engine(other.url, pool_size=5, max_overflow=5, pool_timeout=5)
@@ -961,6 +1070,7 @@ from asyncdb_lab.checks import expect
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+
 async with disposable_database(seed=True, label="check_app_posts", say=False) as other:
     check_engine = create_async_engine(other.url, pool_size=3, max_overflow=2, pool_timeout=3)
     try:
@@ -982,7 +1092,7 @@ async with disposable_database(seed=True, label="check_app_posts", say=False) as
         await check_engine.dispose()
 ### BEGIN HIDDEN TESTS
 async with disposable_database(seed=True, label="check_app_posts_hidden", say=False) as other:
-    check_engine = create_async_engine(other.url, pool_size=3, max_overflow=2, pool_timeout=3)
+    check_engine = engine_reached_only_through_its_pool(other.url, pool_size=3, max_overflow=2, pool_timeout=3)
     try:
         async with check_engine.begin() as conn:
             busiest = (await conn.execute(text(
@@ -1009,6 +1119,10 @@ async with disposable_database(seed=True, label="check_app_posts_hidden", say=Fa
                 with count_statements(check_engine) as sql:
                     response = await client.get(f"/users/{busiest}/posts")
                 expect(response.status_code, 200, f"status of GET /users/{busiest}/posts")
+                assert sql.count >= 1, (
+                    f"GET /users/{busiest}/posts answered without a single statement on the engine given to "
+                    "create_app: serve every request with that engine (a session factory on it), not with an "
+                    "engine of your own built from its URL.")
                 assert sql.count <= 2, (
                     f"GET /users/{busiest}/posts ({len(posts)} posts) sent {sql.count} statements; at most 2 "
                     "are allowed. The posts were loaded one query at a time: load them with the user "
@@ -1042,6 +1156,7 @@ import httpx
 from asyncdb_lab.checks import expect
 from sqlalchemy.ext.asyncio import create_async_engine
 
+
 async with disposable_database(seed=True, label="check_app_paging", say=False) as other:
     check_engine = create_async_engine(other.url, pool_size=3, max_overflow=2, pool_timeout=3)
     try:
@@ -1070,7 +1185,7 @@ async with disposable_database(seed=True, label="check_app_paging", say=False) a
 from sqlalchemy import text
 
 async with disposable_database(seed=True, label="check_app_paging_hidden", say=False) as other:
-    check_engine = create_async_engine(other.url, pool_size=3, max_overflow=2, pool_timeout=3)
+    check_engine = engine_reached_only_through_its_pool(other.url, pool_size=3, max_overflow=2, pool_timeout=3)
     try:
         async with check_engine.begin() as conn:
             # move some rows on disk (a table scan no longer returns them in id order) and punch gaps
@@ -1086,7 +1201,8 @@ async with disposable_database(seed=True, label="check_app_paging_hidden", say=F
                 expect([u["id"] for u in default.json()["items"]], present[:20],
                        "ids of GET /users without parameters (default limit 20, ordered by id)",
                        "Order by id: without ORDER BY, PostgreSQL returns rows in whatever order its plan "
-                       "reads them, and that changes as rows are updated.")
+                       "reads them, and that changes as rows are updated. And select by id > after_id with a "
+                       "LIMIT: ids have gaps, so a page's ids cannot be computed.")
                 for bad in ({"limit": 0}, {"limit": 101}, {"limit": 1000}):
                     response = await client.get("/users", params=bad)
                     expect(response.status_code, 422, f"status of GET /users with {bad}")
@@ -1111,7 +1227,8 @@ async with disposable_database(seed=True, label="check_app_paging_hidden", say=F
                         break
                     after_id = page["next_after_id"]
                     async with check_engine.begin() as conn:  # the table changes between two pages
-                        await conn.execute(text("DELETE FROM users WHERE id = :i"), {"i": ids[0]})
+                        gone = [ids[0], after_id] if pages % 2 else [ids[0]]  # after_id: the row of the next request
+                        await conn.execute(text("DELETE FROM users WHERE id = ANY(:ids)"), {"ids": gone})
                         await conn.execute(text(
                             "INSERT INTO users (id, email, name) VALUES (:i, :e, 'Backfilled') "
                             "ON CONFLICT (id) DO NOTHING"), {"i": 3 + pages, "e": f"backfill{pages}@example.test"})
@@ -1124,7 +1241,8 @@ async with disposable_database(seed=True, label="check_app_paging_hidden", say=F
                 skipped = sorted(set(present) - set(seen))
                 assert not skipped, (
                     f"paging with rows changing between pages skipped ids {skipped[:8]}. OFFSET counts rows, "
-                    "and rows before the page were deleted; page by id: WHERE id > :after_id ORDER BY id.")
+                    "and rows before the page were deleted; page by id: WHERE id > :after_id ORDER BY id, "
+                    "whether or not the row of after_id still exists, and never compute ids (they have gaps).")
                 expect(seen, sorted(seen), "ids across all pages in ascending order")
                 beyond = (await client.get("/users", params={"after_id": 10**6})).json()
                 expect(beyond, {"items": [], "next_after_id": None}, "GET /users?after_id=1000000")
@@ -1138,6 +1256,7 @@ async with disposable_database(seed=True, label="check_app_paging_hidden", say=F
 import httpx
 from asyncdb_lab.checks import expect
 from sqlalchemy.ext.asyncio import create_async_engine
+
 
 async with disposable_database(seed=True, label="check_app_health", say=False) as other:
     check_engine = create_async_engine(other.url, pool_size=3, max_overflow=2, pool_timeout=3)
@@ -1176,7 +1295,7 @@ async def health_of(target_engine, budget: float) -> tuple[int, dict, float]:
 
 
 async with disposable_database(seed=True, label="check_app_health_hidden", say=False) as other:
-    check_engine = create_async_engine(other.url, pool_size=3, max_overflow=2, pool_timeout=3)
+    check_engine = engine_reached_only_through_its_pool(other.url, pool_size=3, max_overflow=2, pool_timeout=3)
     try:
         app = create_app(check_engine)
         async with app.router.lifespan_context(app):
@@ -1223,6 +1342,7 @@ import httpx
 from asyncdb_lab.checks import expect
 from sqlalchemy.ext.asyncio import create_async_engine
 
+
 async with disposable_database(seed=True, label="check_app_pool", say=False) as other:
     check_engine = create_async_engine(other.url, pool_size=2, max_overflow=0, pool_timeout=2)
     try:
@@ -1241,7 +1361,7 @@ import asyncio
 from collections import Counter
 
 async with disposable_database(seed=True, label="check_app_pool_hidden", say=False) as other:
-    check_engine = create_async_engine(other.url, pool_size=2, max_overflow=0, pool_timeout=2)
+    check_engine = engine_reached_only_through_its_pool(other.url, pool_size=2, max_overflow=0, pool_timeout=2)
     try:
         app = create_app(check_engine)
         async with app.router.lifespan_context(app):

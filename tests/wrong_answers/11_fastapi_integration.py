@@ -292,6 +292,119 @@ ON_EVENT = """
 
 DICT_INSTEAD_OF_MODEL_DUMP = CREATE.replace("payload.model_dump()", "payload.dict()")
 
+# The dependency commits after `yield`, "so routes don't have to"; the route flushes to get the id.
+COMMIT_AFTER_YIELD = """
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.session_factory = async_sessionmaker(engine, expire_on_commit=False)
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    async def get_session(request: Request):
+        async with request.app.state.session_factory() as session:
+            yield session
+            await session.commit()  # one commit per request, for every route
+
+    SessionDep = Annotated[AsyncSession, Depends(get_session)]
+"""
+
+CREATE_FLUSH_ONLY = """
+    @app.post("/users", status_code=201, response_model=UserOut)
+    async def create_user(payload: UserIn, session: SessionDep) -> User:
+        user = User(**payload.model_dump())
+        session.add(user)
+        try:
+            await session.flush()  # the id is known now; the dependency commits
+        except IntegrityError as error:
+            if error.orig.sqlstate == "23505":
+                raise HTTPException(409, "email already registered") from None
+            raise
+        return user
+"""
+
+# The lifespan builds the app's engine from the URL, as production_lifespan in Part A does.
+OWN_ENGINE = """
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app_engine = create_async_engine(engine.url, pool_size=5, max_overflow=5)
+        app.state.session_factory = async_sessionmaker(app_engine, expire_on_commit=False)
+        yield
+        await app_engine.dispose()
+
+    app = FastAPI(lifespan=lifespan)
+"""
+
+HEALTH_OWN_ENGINE = """
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        from sqlalchemy.pool import NullPool
+
+        probe = create_async_engine(engine.url, poolclass=NullPool)  # never waits for a busy pool
+        try:
+            answers = await database_answers(probe, timeout=1.0)
+        finally:
+            await probe.dispose()
+        if answers:
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+"""
+
+ID_ARITHMETIC_PAGE = """
+    @app.get("/users", response_model=UserPage)
+    async def list_users(
+        session: SessionDep,
+        after_id: int | None = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> UserPage:
+        start = after_id or 0
+        query = select(User).where(User.id > start, User.id <= start + limit).order_by(User.id)
+        users = (await session.scalars(query)).all()
+        return UserPage(items=users, next_after_id=users[-1].id if len(users) == limit else None)
+"""
+
+INCLUSIVE_PAGE = """
+    @app.get("/users", response_model=UserPage)
+    async def list_users(
+        session: SessionDep,
+        after_id: int | None = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> UserPage:
+        if after_id is None:
+            users = (await session.scalars(select(User).order_by(User.id).limit(limit))).all()
+        else:
+            # the row of after_id comes first: skip it
+            query = select(User).where(User.id >= after_id).order_by(User.id).limit(limit + 1)
+            users = (await session.scalars(query)).all()[1:]
+        return UserPage(items=users, next_after_id=users[-1].id if len(users) == limit else None)
+"""
+
+EVERY_INTEGRITY_ERROR_IS_409 = """
+    @app.post("/users", status_code=201, response_model=UserOut)
+    async def create_user(payload: UserIn, session: SessionDep) -> User:
+        user = User(**payload.model_dump())
+        session.add(user)
+        try:
+            await session.commit()
+        except IntegrityError:
+            raise HTTPException(409, "email already registered") from None
+        return user
+"""
+
+EVERY_DATABASE_ERROR_IS_422 = """
+    @app.post("/users", status_code=201, response_model=UserOut)
+    async def create_user(payload: UserIn, session: SessionDep) -> User:
+        user = User(**payload.model_dump())
+        session.add(user)
+        try:
+            await session.commit()
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) == "23505":
+                raise HTTPException(409, "email already registered") from None
+            raise HTTPException(422, "the database refused the user") from None
+        return user
+"""
+
 WRONG_ANSWERS = {
     "create_app": [
         (
@@ -357,6 +470,224 @@ WRONG_ANSWERS = {
         (
             "payload.dict() instead of model_dump()",
             _app(create=DICT_INSTEAD_OF_MODEL_DUMP),
+        ),
+        (
+            "the session dependency commits after yield: the 201 leaves before the row is committed",
+            _app(lifespan=COMMIT_AFTER_YIELD, create=CREATE_FLUSH_ONLY),
+        ),
+        (
+            "builds its own engine from engine.url in the lifespan, and loads posts one by one (N+1)",
+            _app(lifespan=OWN_ENGINE, posts=POSTS_ONE_BY_ONE),
+        ),
+        (
+            "/health probes the database with a NullPool engine of its own, built from engine.url",
+            _app(health=HEALTH_OWN_ENGINE),
+        ),
+        (
+            "GET /users computes the page's ids: after_id + 1 to after_id + limit (ids have gaps)",
+            _app(page=ID_ARITHMETIC_PAGE),
+        ),
+        (
+            "GET /users reads id >= after_id and drops the first row (loses a row when after_id's row is gone)",
+            _app(page=INCLUSIVE_PAGE),
+        ),
+        (
+            "maps every IntegrityError to 409 (a check violation is not a taken email)",
+            _app(create=EVERY_INTEGRITY_ERROR_IS_409),
+        ),
+        (
+            "maps every database error but 23505 to 422 (a server fault reported as the client's)",
+            _app(create=EVERY_DATABASE_ERROR_IS_422),
+        ),
+    ],
+}
+
+CORE_SQL_APP = '''def create_app(engine) -> FastAPI:
+    """Build the users API on `engine`; the caller created the engine and disposes of it."""
+    import logging
+
+    from fastapi import Path
+    from sqlalchemy import text
+
+    log = logging.getLogger("users_api")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.session_factory = async_sessionmaker(engine, expire_on_commit=False)
+        log.warning("users API: ready")
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+    UserId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+    def refused(error: DBAPIError) -> JSONResponse:
+        code = status_for(error)
+        log.warning("database error, SQLSTATE %s -> %s", getattr(error.orig, "sqlstate", None), code)
+        return JSONResponse({"detail": "refused by the database"}, status_code=code)
+
+    @app.post("/users", status_code=201)
+    async def create_user(payload: UserIn, session: SessionDep):
+        try:
+            result = await session.execute(
+                text(
+                    "INSERT INTO users (email, name) VALUES (:email, :name) "
+                    "ON CONFLICT (email) DO NOTHING RETURNING id, email, name"
+                ),
+                payload.model_dump(),
+            )
+            row = result.mappings().one_or_none()
+            await session.commit()
+        except DBAPIError as error:
+            return refused(error)
+        if row is None:
+            return JSONResponse({"detail": "email already registered"}, status_code=409)
+        return dict(row)
+
+    @app.get("/users/{user_id}")
+    async def read_user(user_id: UserId, session: SessionDep):
+        row = (
+            await session.execute(text("SELECT id, email, name FROM users WHERE id = :id"), {"id": user_id})
+        ).mappings().one_or_none()
+        if row is None:
+            raise HTTPException(404, "user not found")
+        return dict(row)
+
+    @app.get("/users/{user_id}/posts")
+    async def read_user_posts(user_id: UserId, session: SessionDep):
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT u.id, u.email, u.name, p.id AS post_id, p.title FROM users AS u "
+                    "LEFT JOIN posts AS p ON p.author_id = u.id WHERE u.id = :id ORDER BY p.id"
+                ),
+                {"id": user_id},
+            )
+        ).all()
+        if not rows:
+            raise HTTPException(404, "user not found")
+        posts = [{"id": r.post_id, "title": r.title} for r in rows if r.post_id is not None]
+        return {"id": rows[0].id, "email": rows[0].email, "name": rows[0].name, "posts": posts}
+
+    @app.get("/users")
+    async def list_users(
+        session: SessionDep,
+        after_id: int | None = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ):
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT id, email, name FROM users "
+                    "WHERE CAST(:after AS bigint) IS NULL OR id > :after ORDER BY id LIMIT :limit"
+                ),
+                {"after": after_id, "limit": limit},
+            )
+        ).mappings().all()
+        items = [dict(r) for r in rows]
+        return {"items": items, "next_after_id": items[-1]["id"] if len(items) == limit else None}
+
+    @app.get("/health")
+    async def health():
+        try:
+            async with asyncio.timeout(1.0):
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except Exception as error:
+            log.warning("health check failed: %r", error)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return {"status": "ok"}
+
+    return app
+'''
+
+# Commits in a dependency declared with scope="function" (FastAPI 0.121+): its code after `yield`
+# runs before the response is sent, so the 201 still follows the commit.
+FUNCTION_SCOPE_DEPENDENCY_APP = '''def create_app(engine) -> FastAPI:
+    """Build the users API on `engine`; the caller created the engine and disposes of it."""
+    from sqlalchemy.orm import joinedload
+
+    factory = async_sessionmaker(engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        print("create_app: serving on", engine.url.render_as_string())
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    async def unit_of_work():
+        async with factory() as session:
+            yield session
+            try:
+                await session.commit()  # scope="function": before the response is sent
+            except IntegrityError as error:
+                if error.orig.sqlstate == "23505":
+                    raise HTTPException(409, "email already registered") from None
+                raise
+
+    Work = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, error: DBAPIError) -> JSONResponse:
+        return JSONResponse({"detail": "database error"}, status_code=status_for(error))
+
+    @app.post("/users", status_code=201, response_model=UserOut)
+    async def create_user(payload: UserIn, session: Work) -> User:
+        user = User(email=payload.email, name=payload.name)
+        session.add(user)
+        try:
+            await session.flush()
+        except IntegrityError as error:
+            if error.orig.sqlstate == "23505":
+                raise HTTPException(409, "email already registered") from None
+            raise
+        return user
+
+    @app.get("/users/{user_id}", response_model=UserOut)
+    async def read_user(user_id: int, session: Work) -> User:
+        user = await session.get(User, user_id)
+        if user is None:
+            raise HTTPException(404, "user not found")
+        return user
+
+    @app.get("/users/{user_id}/posts", response_model=UserWithPosts)
+    async def read_user_posts(user_id: int, session: Work) -> dict:
+        query = select(User).where(User.id == user_id).options(joinedload(User.posts))
+        user = (await session.scalars(query)).unique().one_or_none()
+        if user is None:
+            raise HTTPException(404, "user not found")
+        posts = sorted(user.posts, key=lambda post: post.id)
+        return {"id": user.id, "email": user.email, "name": user.name, "posts": posts}
+
+    @app.get("/users", response_model=UserPage)
+    async def list_users(
+        session: Work,
+        after_id: int | None = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> dict:
+        query = select(User).order_by(User.id).limit(limit)
+        if after_id is not None:
+            query = query.where(User.id > after_id)
+        users = list((await session.scalars(query)).all())
+        return {"items": users, "next_after_id": users[-1].id if len(users) == limit else None}
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        ok = await database_answers(engine, timeout=1.0)
+        return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
+
+    return app
+'''
+
+CORRECT_ALTERNATIVES = {
+    "create_app": [
+        (
+            "text() SQL throughout: INSERT … ON CONFLICT DO NOTHING, one LEFT JOIN for posts, logging",
+            CORE_SQL_APP,
+        ),
+        (
+            "commits in a dependency declared with scope='function', joinedload for posts",
+            FUNCTION_SCOPE_DEPENDENCY_APP,
         ),
     ],
 }
