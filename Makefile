@@ -37,7 +37,7 @@ test-fast: $(INSTALLED) ## Run the tests that take seconds, not minutes
 mutants: $(INSTALLED) ## Grade every wrong answer and correct alternative of tests/wrong_answers/; print the catch rate
 	$(BIN)/python -m pytest -q -m mutants tests/course/test_mutants.py
 
-stress: $(INSTALLED) ## Grade every solution notebook 20 times with autovacuum made aggressive (not in make test)
+stress: $(INSTALLED) ## Grade every solution notebook 20 times with autovacuum made aggressive (long; not among the tests)
 	$(BIN)/python tests/stress.py --times 20
 
 lint: $(INSTALLED) ## Check the code: ruff (lint and format) and mypy (types, on src/)

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from support.mutants import Outcome, case_id, cases, grade_notebook, new_workspace, notebooks
 
+from asyncdb_lab.course.manifest import course
+
 CASES = [
     pytest.param(case.notebook, case_id(case), id=case_id(case))
     for notebook in notebooks()
@@ -22,7 +24,7 @@ CASES = [
 ]
 OUTCOMES: list[Outcome] = []  # read by conftest's terminal summary
 
-pytestmark = [pytest.mark.slow, pytest.mark.mutants]
+MINIMUM_WRONG = 4  # kinds of wrong answer per exercise
 
 
 class Suite:
@@ -46,6 +48,24 @@ def suite() -> Iterator[Suite]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+@pytest.mark.parametrize("notebook", notebooks())
+def test_every_exercise_has_wrong_answers_and_a_correct_alternative(notebook: str):
+    contract = {n.name: n.exercises for n in course().notebooks}[notebook]
+    found = cases(notebook)
+    for exercise in contract:
+        wrong = [c for c in found if c.exercise == exercise and c.kind == "wrong"]
+        right = [c for c in found if c.exercise == exercise and c.kind == "alternative"]
+        assert len(wrong) >= MINIMUM_WRONG or (notebook == "12_interview_prep" and wrong), (
+            f"{exercise}: write at least {MINIMUM_WRONG} kinds of wrong answer in "
+            f"tests/wrong_answers/{notebook}.py (it has {len(wrong)})"
+        )
+        assert right, (
+            f"{exercise}: write a correct alternative in tests/wrong_answers/{notebook}.py"
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.mutants
 @pytest.mark.parametrize(("notebook", "case"), CASES)
 def test_the_grade_means_what_it_says(notebook: str, case: str, suite: Suite):
     outcome = suite(notebook, case)

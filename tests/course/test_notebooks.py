@@ -1,16 +1,14 @@
-"""Every notebook: shape, contract, no drift, full marks for the solution, zero for the learner
-version, and points lost by plausible wrong answers.
+"""Every notebook: shape, contract, no drift, full marks for the solution and zero for the learner
+version. (Plausible wrong answers and correct alternatives: test_mutants.py.)
 
 Notebooks are discovered in solutions/; the course manifest (data/course.yaml) is the exercise
-contract and tests/wrong_answers/<notebook>.py holds the wrong answers.
+contract.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import runpy
 import shutil
 import subprocess
 import sys
@@ -68,46 +66,6 @@ def exercise_of(test_grade_id: str, exercises: list[str]) -> str | None:
     return max(matches, key=len) if matches else None
 
 
-def _wrong_answers_module(assignment: str) -> dict:
-    path = REPO / "tests" / "wrong_answers" / f"{assignment}.py"
-    return runpy.run_path(str(path)) if path.exists() else {}
-
-
-def load_wrong_answers(assignment: str) -> dict[str, list[tuple[str, str]]]:
-    return _wrong_answers_module(assignment).get("WRONG_ANSWERS", {})
-
-
-def load_alternatives(assignment: str) -> dict[str, list[tuple[str, str]]]:
-    """Correct answers that differ from the solution: each must keep full marks."""
-    return _wrong_answers_module(assignment).get("CORRECT_ALTERNATIVES", {})
-
-
-def independent(assignment: str) -> bool:
-    """Exercises that cannot affect one another (notebook 12's answers) are graded in two halves:
-    each half gets the wrong answers of every other exercise, and the solutions of the rest."""
-    return bool(_wrong_answers_module(assignment).get("INDEPENDENT"))
-
-
-def _halves(assignment: str) -> list[list[str]]:
-    exercises = sorted(load_wrong_answers(assignment))
-    return [exercises[0::2], exercises[1::2]]
-
-
-WRONG_CASES = [
-    pytest.param(assignment, exercise, index, id=f"{assignment}-{exercise}-{index}")
-    for assignment in ASSIGNMENTS
-    for exercise, answers in load_wrong_answers(assignment).items()
-    for index in range(len(answers))
-]
-
-ALTERNATIVE_CASES = [
-    pytest.param(assignment, exercise, index, id=f"{assignment}-{exercise}-alt{index}")
-    for assignment in ASSIGNMENTS
-    for exercise, answers in load_alternatives(assignment).items()
-    for index in range(len(answers))
-]
-
-
 # -- grading, once per notebook ------------------------------------------------------------
 
 
@@ -116,41 +74,6 @@ class GradedNotebook:
     course: TempCourse
     generated_release: nbformat.NotebookNode
     students: dict[str, dict[str, CellScore]] = field(default_factory=dict)
-
-
-def _student_for(assignment: str, exercise: str, index: int) -> str:
-    if independent(assignment):
-        half = next(i for i, group in enumerate(_halves(assignment)) if exercise in group)
-        return f"wrong-half-{half}"
-    return f"wrong-{exercise.lower()}-{index}"
-
-
-def _wrong_submissions(assignment: str) -> dict[str, dict[str, str]]:
-    """Student name → the exercises to replace, with the wrong source for each."""
-    answers = load_wrong_answers(assignment)
-    if independent(assignment):
-        return {
-            f"wrong-half-{half}": {exercise: answers[exercise][0][1] for exercise in group}
-            for half, group in enumerate(_halves(assignment))
-        }
-    return {
-        _student_for(assignment, exercise, index): {exercise: source}
-        for exercise, sources in answers.items()
-        for index, (_, source) in enumerate(sources)
-    }
-
-
-def _filled_learner_notebook(
-    assignment: str, release: nbformat.NotebookNode, replace: dict[str, str]
-) -> nbformat.NotebookNode:
-    """The learner notebook with every exercise solved but those in `replace`, given that source."""
-    solved = solution_cells(read(solution_path(assignment)))
-    notebook = nbformat.from_dict(json.loads(json.dumps(release)))
-    for cell in notebook.cells:
-        meta = nbgrader_meta(cell)
-        if meta.get("solution"):
-            cell.source = replace.get(meta["grade_id"], solved[meta["grade_id"]].source)
-    return notebook
 
 
 class Grader:
@@ -164,17 +87,9 @@ class Grader:
             release = read(course.generate())
             course.submit("solution", read(solution_path(assignment)))
             course.submit("untouched", release)
-            wrong = _wrong_submissions(assignment)
-            alternatives = {
-                f"alt-{exercise.lower()}-{index}": {exercise: source}
-                for exercise, sources in load_alternatives(assignment).items()
-                for index, (_, source) in enumerate(sources)
-            }
-            for student, replace in {**wrong, **alternatives}.items():
-                course.submit(student, _filled_learner_notebook(assignment, release, replace))
             course.autograde()
             graded = GradedNotebook(course, release)
-            for student in ["solution", "untouched", *wrong, *alternatives]:
+            for student in ["solution", "untouched"]:
                 graded.students[student] = course.scores(student)
             self.results[assignment] = graded
         return self.results[assignment]
@@ -390,39 +305,3 @@ def test_untouched_learner_notebook_scores_zero_and_runs_everything_else(assignm
             continue
         errors = [o for o in cell.outputs if o.output_type == "error"]
         assert not errors, f"a setup or demonstration cell fails: {cell.source[:80]!r}"
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("assignment", "exercise", "index"), WRONG_CASES)
-def test_a_plausible_wrong_answer_loses_points(assignment: str, exercise: str, index: int, grade):
-    description = load_wrong_answers(assignment)[exercise][index][0]
-    student = _student_for(assignment, exercise, index)
-    scores = grade(assignment).students[student]
-    source_tests = grade_cells(read(solution_path(assignment)))
-    exercises = list(CONTRACT[assignment])
-    also_wrong = set(_wrong_submissions(assignment)[student])
-    own = {gid: s for gid, s in scores.items() if exercise_of(gid, exercises) == exercise}
-    others = {gid: s for gid, s in scores.items() if exercise_of(gid, exercises) not in also_wrong}
-    hidden_lost = [
-        gid
-        for gid, s in own.items()
-        if s.score < s.max_score and HIDDEN in source_tests[gid].source
-    ]
-    assert hidden_lost, f"{exercise} ({description}) keeps full marks in its hidden tests"
-    broken = {gid for gid, s in others.items() if s.score != s.max_score}
-    assert not broken, f"{exercise}'s wrong answer ({description}) also cost {sorted(broken)}"
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("assignment", "exercise", "index"), ALTERNATIVE_CASES)
-def test_a_correct_alternative_keeps_full_marks(assignment: str, exercise: str, index: int, grade):
-    description = load_alternatives(assignment)[exercise][index][0]
-    scores = grade(assignment).students[f"alt-{exercise.lower()}-{index}"]
-    lost = {gid: (s.score, s.max_score) for gid, s in scores.items() if s.score != s.max_score}
-    assert scores and not lost, f"{exercise}, correct alternative ({description}), lost {lost}"
-
-
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_every_exercise_has_a_plausible_wrong_answer(assignment: str):
-    missing = set(CONTRACT[assignment]) - set(load_wrong_answers(assignment))
-    assert not missing, f"write wrong answers in tests/wrong_answers/{assignment}.py: {missing}"

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ import nbformat
 from asyncdb_lab.settings import REPO
 
 SUITE = REPO / "tests" / "wrong_answers"
+SECONDS: dict[str, tuple[int, float, float]] = {}  # notebook → (submissions, grade s, check s)
 Kind = Literal["wrong", "alternative"]
 
 
@@ -151,6 +153,15 @@ def cases(notebook: str) -> list[Case]:
                 found.append(
                     Case(notebook, exercise, "wrong", index, label, student, sources, exercise)
                 )
+    if not independent:
+        solved = _solutions(notebook)
+        for exercise in sorted(wrong):
+            alternatives = {**alternatives}
+            logged = (
+                "the solution, logging a warning in every call",
+                logging_solution(solved[exercise]),
+            )
+            alternatives[exercise] = [*alternatives.get(exercise, []), logged]
     for exercise, answers in sorted(alternatives.items()):
         for index, (label, source) in enumerate(answers):
             student = f"alt-{index}" if independent else f"alt-{exercise.lower()}-{index}"
@@ -170,16 +181,48 @@ def cases(notebook: str) -> list[Case]:
     return found
 
 
+def logging_solution(source: str) -> str:
+    """The solution cell, with a warning logged (to stderr) and a line printed at the start of every
+    function and method it defines at its top level: what a learner who logs writes, which must
+    cost nothing."""
+    import ast
+
+    lines = source.splitlines()
+    inserts: list[tuple[int, str]] = []
+    module = ast.parse(source)
+    defined = [n for n in module.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    for cls in (n for n in module.body if isinstance(n, ast.ClassDef)):
+        defined += [n for n in cls.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    for node in defined:
+        first = node.body[0]
+        docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+        after = first.end_lineno if docstring and len(node.body) > 1 else first.lineno - 1
+        anchor = node.body[1] if docstring and len(node.body) > 1 else first
+        indent = " " * anchor.col_offset
+        call = f"{node.name} called"
+        inserts.append(
+            (after, f"{indent}_logging.getLogger('learner').warning({call!r}); print({call!r})")
+        )
+    for at, line in sorted(inserts, reverse=True):
+        lines.insert(at, line)
+    return "import logging as _logging\n" + "\n".join(lines) + "\n"
+
+
 def _nbgrader(cell: nbformat.NotebookNode) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
-def learner_notebook(notebook: str, sources: dict[str, str]) -> nbformat.NotebookNode:
-    """The learner version with every exercise solved, those in `sources` with that source."""
+def _solutions(notebook: str) -> dict[str, str]:
+    """Exercise → the source of its solution cell."""
     solution = nbformat.read(REPO / "solutions" / notebook / f"{notebook}.ipynb", as_version=4)
-    solved = {
+    return {
         _nbgrader(c)["grade_id"]: c.source for c in solution.cells if _nbgrader(c).get("solution")
     }
+
+
+def learner_notebook(notebook: str, sources: dict[str, str]) -> nbformat.NotebookNode:
+    """The learner version with every exercise solved, those in `sources` with that source."""
+    solved = _solutions(notebook)
     learner = nbformat.read(release_path(notebook), as_version=4)
     for cell in learner.cells:
         if _nbgrader(cell).get("solution"):
@@ -228,7 +271,9 @@ def grade_notebook(notebook: str, work: Path, jobs: int = 2) -> dict[str, Outcom
         folder = root / "submitted" / student
         folder.mkdir()
         nbformat.write(learner_notebook(notebook, sources), folder / f"{notebook}.ipynb")
+    started = time.monotonic()
     graded = _grade(notebook, root, jobs)
+    grading = time.monotonic() - started
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = {
             student: pool.submit(
@@ -239,6 +284,7 @@ def grade_notebook(notebook: str, work: Path, jobs: int = 2) -> dict[str, Outcom
             for student in submissions
         }
         checked = {student: future.result() for student, future in futures.items()}
+    SECONDS[notebook] = (len(submissions), grading, time.monotonic() - started - grading)
     cells = _test_cells(notebook)
     results = {}
     for student in submissions:
@@ -323,6 +369,10 @@ def table(outcomes: list[Outcome]) -> str:
         lines.append(line.format(notebook, exercise, *_counts(row)))
         totals = [a + b for a, b in zip(totals, row, strict=True)]
     lines.append(line.format("all", f"{len(rows)} rows", *_counts(totals)))
+    count = sum(n for n, _, _ in SECONDS.values())
+    graded = sum(g for _, g, _ in SECONDS.values())
+    checked = sum(c for _, _, c in SECONDS.values())
+    lines.append(f"{count} submissions: graded in {graded:.0f} s, checked in {checked:.0f} s")
     return "\n".join(lines)
 
 
