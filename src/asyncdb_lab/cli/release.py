@@ -4,10 +4,15 @@ notebooks in notebooks/ from solutions/ with nbgrader."""
 from __future__ import annotations
 
 import argparse
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from asyncdb_lab.settings import SOURCES_DIR
+from asyncdb_lab.errors import AsyncDbLabError
+from asyncdb_lab.settings import NOTEBOOKS_DIR, SOURCES_DIR
 
 if TYPE_CHECKING:
     import nbformat
@@ -45,9 +50,37 @@ def _release(args: argparse.Namespace) -> int:
         print(f"solutions/{assignment}/{assignment}.ipynb rebuilt from its source")
     assignments()  # solutions/ now holds every notebook of the course manifest, or this says which
     for assignment in chosen:
-        run_nbgrader("generate_assignment", assignment, "--force")
+        try:
+            with _kept_on_failure(NOTEBOOKS_DIR / assignment):
+                run_nbgrader("generate_assignment", assignment, "--force")
+        except AsyncDbLabError as error:
+            print(f"asyncdb-lab release: notebooks/{assignment} is unchanged: {error}")
+            if "submissions associated" in str(error):
+                print(
+                    "  The gradebook (grader/gradebook.db) holds graded submissions of this "
+                    "notebook, and nbgrader will not add or remove its test cells under them: "
+                    "release the change as a new notebook, or move the gradebook aside first."
+                )
+            return 1
         print(f"notebooks/{assignment}/{assignment}.ipynb regenerated")
     return 0
+
+
+@contextmanager
+def _kept_on_failure(folder: Path) -> Iterator[None]:
+    """nbgrader removes the released folder before it generates the new one; when generating
+    fails, put the old one back, so that a failed release never loses the learner version."""
+    with tempfile.TemporaryDirectory(prefix="asyncdb-lab-release-") as backup:
+        kept = Path(backup) / folder.name
+        if folder.exists():
+            shutil.copytree(folder, kept)
+        try:
+            yield
+        except BaseException:
+            if kept.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                shutil.copytree(kept, folder)
+            raise
 
 
 def built_solution(topic: str, sources: Path = SOURCES_DIR) -> nbformat.NotebookNode:
