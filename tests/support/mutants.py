@@ -362,7 +362,7 @@ def table(outcomes: list[Outcome]) -> str:
         disagreeing.setdefault(key, set()).update(found)
     for key, found in disagreeing.items():
         rows[key][4] = len(found)
-    line = "{:<28} {:<34} {:>9} {:>13} {:>12}"
+    line = "{:<30} {:<26} {:>9} {:>13} {:>12}"
     lines = [line.format("notebook", "exercise", "caught", "alternatives", "check≠grade")]
     totals = [0, 0, 0, 0, 0]
     for (notebook, exercise), row in sorted(rows.items()):
