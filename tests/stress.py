@@ -28,6 +28,7 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).parent))
 from support.mutants import learner_notebook, new_workspace, notebooks
+from support.nbgrader_course import write_course_config
 
 from asyncdb_lab.cli import main as asyncdb_lab
 from asyncdb_lab.grading import database
@@ -98,8 +99,6 @@ def _aggressive_grading_server(sampler: AutovacuumSampler) -> None:
 
 
 def _course(root: Path, chosen: list[str], times: int) -> Path:
-    grader = root / "grader"
-    grader.mkdir(parents=True)
     for notebook in chosen:
         shutil.copytree(REPO / "solutions" / notebook, root / "solutions" / notebook)
         solved = learner_notebook(notebook, {})
@@ -107,13 +106,7 @@ def _course(root: Path, chosen: list[str], times: int) -> Path:
             folder = root / "submitted" / f"run-{run:02d}"
             folder.mkdir(parents=True, exist_ok=True)
             nbformat.write(solved, folder / f"{notebook}.ipynb")
-    config = grader / "nbgrader_config.py"
-    config.write_text(
-        f"load_subconfig({str(REPO / 'grader' / 'nbgrader_config.py')!r})\n"
-        f"c.CourseDirectory.root = {str(root)!r}\n"
-        f"c.CourseDirectory.db_url = 'sqlite:///{grader / 'gradebook.db'}'\n"
-    )
-    return config
+    return write_course_config(root)
 
 
 def main() -> int:

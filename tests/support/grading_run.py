@@ -23,6 +23,7 @@ import psutil
 
 from asyncdb_lab.grading.sandbox import KERNEL_UID_BASE
 from asyncdb_lab.settings import REPO
+from support.nbgrader_course import write_course_config
 
 SUBMISSIONS = REPO / "tests" / "submissions"
 NOTEBOOK = "00_start_here"
@@ -36,14 +37,8 @@ class GradingCourse:
         root.chmod(0o755)
         shutil.copytree(REPO / "solutions" / NOTEBOOK, root / "solutions" / NOTEBOOK)
         self.grader = root / "grader"
-        self.grader.mkdir()
-        self.config = self.grader / "nbgrader_config.py"
+        self.config = write_course_config(root)
         self.gradebook = self.grader / "gradebook.db"
-        self.config.write_text(
-            f"load_subconfig({str(REPO / 'grader' / 'nbgrader_config.py')!r})\n"
-            f"c.CourseDirectory.root = {str(root)!r}\n"
-            f"c.CourseDirectory.db_url = 'sqlite:///{self.gradebook}'\n"
-        )
         self.scratch = root / "scratch"  # TMPDIR and the PostgreSQL runtime folder of the runs
         self.scratch.mkdir()
 

@@ -26,7 +26,9 @@ from typing import Literal
 
 import nbformat
 
+from asyncdb_lab.course.notebook import BEGIN_HIDDEN_TESTS, nbgrader_meta, read_structure
 from asyncdb_lab.settings import REPO
+from support.nbgrader_course import write_course_config
 
 SUITE = REPO / "tests" / "wrong_answers"
 SECONDS: dict[str, tuple[int, float, float]] = {}  # notebook → (submissions, grade s, check s)
@@ -129,7 +131,7 @@ def notebooks() -> list[str]:
 def cases(notebook: str) -> list[Case]:
     module = _module(notebook)
     wrong: dict[str, list[tuple[str, str]]] = module.get("WRONG_ANSWERS", {})
-    alternatives: dict[str, list[tuple[str, str]]] = module.get("CORRECT_ALTERNATIVES", {})
+    alternatives: dict[str, list[tuple[str, str]]] = dict(module.get("CORRECT_ALTERNATIVES", {}))
     found = []
     independent = bool(module.get("INDEPENDENT"))
     row = f"each of {len(wrong)} answers" if independent else ""
@@ -156,7 +158,6 @@ def cases(notebook: str) -> list[Case]:
     if not independent:
         solved = _solutions(notebook)
         for exercise in sorted(wrong):
-            alternatives = {**alternatives}
             logged = (
                 "the solution, logging a warning in every call",
                 logging_solution(solved[exercise]),
@@ -208,15 +209,15 @@ def logging_solution(source: str) -> str:
     return "import logging as _logging\n" + "\n".join(lines) + "\n"
 
 
-def _nbgrader(cell: nbformat.NotebookNode) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
+def _solution(notebook: str) -> nbformat.NotebookNode:
+    return nbformat.read(REPO / "solutions" / notebook / f"{notebook}.ipynb", as_version=4)
 
 
 def _solutions(notebook: str) -> dict[str, str]:
     """Exercise → the source of its solution cell."""
-    solution = nbformat.read(REPO / "solutions" / notebook / f"{notebook}.ipynb", as_version=4)
+    cells = _solution(notebook).cells
     return {
-        _nbgrader(c)["grade_id"]: c.source for c in solution.cells if _nbgrader(c).get("solution")
+        nbgrader_meta(c)["grade_id"]: c.source for c in cells if nbgrader_meta(c).get("solution")
     }
 
 
@@ -225,8 +226,8 @@ def learner_notebook(notebook: str, sources: dict[str, str]) -> nbformat.Noteboo
     solved = _solutions(notebook)
     learner = nbformat.read(release_path(notebook), as_version=4)
     for cell in learner.cells:
-        if _nbgrader(cell).get("solution"):
-            grade_id = _nbgrader(cell)["grade_id"]
+        if nbgrader_meta(cell).get("solution"):
+            grade_id = nbgrader_meta(cell)["grade_id"]
             cell.source = sources.get(grade_id, solved[grade_id])
     return learner
 
@@ -236,18 +237,14 @@ def release_path(notebook: str) -> Path:
 
 
 def _test_cells(notebook: str) -> dict[str, tuple[bool, bool]]:
-    """grade id → (has visible test code, has hidden tests), from the solution."""
-    solution = nbformat.read(REPO / "solutions" / notebook / f"{notebook}.ipynb", as_version=4)
-    cells = {}
-    for cell in solution.cells:
-        if _nbgrader(cell).get("grade") and not _nbgrader(cell).get("solution"):
-            visible_part = cell.source.split("### BEGIN HIDDEN TESTS")[0]
-            code = [line for line in visible_part.splitlines() if line.strip()]
-            cells[_nbgrader(cell)["grade_id"]] = (
-                len(code) > 1,  # more than the docstring
-                "### BEGIN HIDDEN TESTS" in cell.source,
-            )
-    return cells
+    """grade id → (the released cell has test code `check` runs, the cell has hidden tests)."""
+    released = read_structure(nbformat.read(release_path(notebook), as_version=4))
+    hidden = {
+        nbgrader_meta(cell)["grade_id"]
+        for cell in _solution(notebook).cells
+        if nbgrader_meta(cell).get("grade") and BEGIN_HIDDEN_TESTS in cell.source
+    }
+    return {test.grade_id: (test.visible, test.grade_id in hidden) for test in released.tests}
 
 
 def _check(path: str, reference: str) -> dict[str, str]:
@@ -316,14 +313,7 @@ def case_id(case: Case) -> str:
 def _grade(notebook: str, root: Path, jobs: int) -> dict[str, dict]:
     """Run `asyncdb-lab grade` on root/submitted; student → its summary.json entry."""
     shutil.copytree(REPO / "solutions" / notebook, root / "solutions" / notebook)
-    grader = root / "grader"
-    grader.mkdir()
-    config = grader / "nbgrader_config.py"
-    config.write_text(
-        f"load_subconfig({str(REPO / 'grader' / 'nbgrader_config.py')!r})\n"
-        f"c.CourseDirectory.root = {str(root)!r}\n"
-        f"c.CourseDirectory.db_url = 'sqlite:///{grader / 'gradebook.db'}'\n"
-    )
+    config = write_course_config(root)
     out = root / "reports"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCDB_LAB_")}
     env["ASYNCDB_LAB_QUIET"] = "1"

@@ -25,18 +25,26 @@ class CellScore:
     max_score: float
 
 
+def write_course_config(root: Path) -> Path:
+    """grader/nbgrader_config.py for a course at `root`: the repository's configuration, with the
+    course root and the gradebook (grader/gradebook.db) moved there. Returns its path."""
+    grader = root / "grader"
+    grader.mkdir(parents=True, exist_ok=True)
+    config = grader / "nbgrader_config.py"
+    config.write_text(
+        f"load_subconfig({str(REPO / 'grader' / 'nbgrader_config.py')!r})\n"
+        f"c.CourseDirectory.root = {str(root)!r}\n"
+        f"c.CourseDirectory.db_url = 'sqlite:///{grader / 'gradebook.db'}'\n"
+    )
+    return config
+
+
 class TempCourse:
     def __init__(self, root: Path, assignment: str) -> None:
         self.root = root
         self.assignment = assignment
         shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
-        grader = root / "grader"
-        grader.mkdir(parents=True)
-        (grader / "nbgrader_config.py").write_text(
-            f"load_subconfig({str(REPO / 'grader' / 'nbgrader_config.py')!r})\n"
-            f"c.CourseDirectory.root = {str(root)!r}\n"
-            f"c.CourseDirectory.db_url = 'sqlite:///{grader / 'gradebook.db'}'\n"
-        )
+        write_course_config(root)
 
     @property
     def db_url(self) -> str:
