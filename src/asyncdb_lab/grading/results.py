@@ -27,6 +27,8 @@ FLAGS: dict[str, str] = {
     "output-capped": "output capped",
     "kernel-start": "kernel could not start",
     "unsandboxed": "learner code ran without a sandbox",
+    "database-size": "its databases outgrew the size limit: stopped",
+    "cleanup-failed": "what it left on the server could not all be removed",
 }
 
 

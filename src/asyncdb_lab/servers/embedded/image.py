@@ -28,7 +28,7 @@ from asyncdb_lab.settings import cache_dir
 # Appended to every embedded server's postgresql.conf.
 SERVER_CONF = Path(__file__).with_name("postgresql.conf")
 # Bump when what goes into an image changes, so that older cached images are rebuilt.
-IMAGE_FORMAT = 3
+IMAGE_FORMAT = 4
 
 
 class _BuildServer(Protocol):

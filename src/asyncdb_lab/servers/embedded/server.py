@@ -34,6 +34,22 @@ from asyncdb_lab.servers.templates import EMBEDDED_TEMPLATES, Contents
 
 _SOCKET_PORT = 5432
 _READY_TIMEOUT_SECONDS = 30.0
+# A server that is to require a password starts with these rules (the image's say `trust`): only
+# the superuser, only through the Unix socket in its private (0700) folder, no TCP login at all.
+_HBA_UNTIL_PASSWORD = "".join(
+    [
+        f"local all {SUPERUSER} trust\n",
+        "host all all 0.0.0.0/0 reject\n",
+        "host all all ::/0 reject\n",
+    ]
+)
+# Once the password is set: every login needs its role's password, through the socket (which
+# sandboxes may see) as over TCP.
+_HBA_WITH_PASSWORD = (
+    "local all all scram-sha-256\n"
+    "host all all 127.0.0.1/32 scram-sha-256\n"
+    "host all all ::1/128 scram-sha-256\n"
+)
 
 
 class EmbeddedServer:
@@ -128,6 +144,8 @@ class EmbeddedServer:
             socket_dir = server_dir / "sock"
             socket_dir.mkdir(mode=0o700)
             runner.give(socket_dir)
+            if password is not None:
+                (server_dir / "data" / "pg_hba.conf").write_text(_HBA_UNTIL_PASSWORD)
             with (server_dir / "postgres.log").open("wb") as log:
                 process = subprocess.Popen(
                     [
@@ -191,16 +209,31 @@ class EmbeddedServer:
         record.write(self.server_dir)
 
     def _require_password(self, password: str) -> None:
+        """Set the superuser's password, then require passwords (TCP refused logins until now)."""
         from asyncdb_lab.servers.sync_admin import run_admin_sql
 
-        run_admin_sql(self.admin_dsn, [f"ALTER ROLE {SUPERUSER} PASSWORD '{password}'"])
-        self.password = password
-        (self.data_dir / "pg_hba.conf").write_text(
-            "local all all scram-sha-256\n"
-            "host all all 127.0.0.1/32 scram-sha-256\n"
-            "host all all ::1/128 scram-sha-256\n"
+        through_socket = (
+            f"postgresql://{SUPERUSER}@/postgres?host={self.socket_dir}&port={self.port}"
         )
-        run_admin_sql(self.admin_dsn, ["SELECT pg_reload_conf()"])
+        run_admin_sql(through_socket, [f"ALTER ROLE {SUPERUSER} PASSWORD '{password}'"])
+        self.password = password
+        (self.data_dir / "pg_hba.conf").write_text(_HBA_WITH_PASSWORD)
+        run_admin_sql(through_socket, ["SELECT pg_reload_conf()"])
+        self._wait_until_password_works()
+
+    def _wait_until_password_works(self) -> None:
+        """The postmaster reloads pg_hba.conf a moment after pg_reload_conf() returns."""
+        from asyncdb_lab.servers.sync_admin import run_admin_sql
+
+        deadline = time.monotonic() + _READY_TIMEOUT_SECONDS
+        while True:
+            try:
+                run_admin_sql(self.admin_dsn, ["SELECT 1"])
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     # -- using ------------------------------------------------------------------------------
 
