@@ -60,7 +60,8 @@ GRADED: dict[str, tuple[dict[str, float], set[str], str]] = {
     "always_equal": (scores(0, 0, 0), set(), ""),  # passes nothing
     "tamper_traceback": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
     "tamper_expect": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
-    "snoop": (scores(2, 1, 1), set(), ""),
+    # It registers an IPython hook (to print the hidden tests): that alone is tampering now.
+    "snoop": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
 }
 DETAILS = {
     "deleted_test": [f"test cell {ONE} was deleted: restored from the source"],
@@ -70,8 +71,9 @@ DETAILS = {
         "the grading metadata of answer cell count_users was changed (grade, points): restored",
         "a cell claimed the grade id 'test_bonus', which this notebook does not have",
     ],
-    "tamper_traceback": [f"a check the grader added after {ONE} must fail and did not"],
-    "tamper_expect": [f"a check the grader added after {ONE} must fail and did not"],
+    "tamper_traceback": [f"the course's expect() did not fail as it must before {ONE}"],
+    "tamper_expect": [f"learner code replaced asyncdb_lab.checks.expect (before {ONE})"],
+    "snoop": [f"learner code replaced shell.events.pre_run_cell (before {ONE})"],
 }
 # student → (the notebook column, a piece of the one-line reason)
 REJECTED = {

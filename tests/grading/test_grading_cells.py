@@ -1,13 +1,11 @@
-"""Locked cells as released, whatever a submission did to them; and the canary cells."""
+"""Locked cells as released, whatever a submission did to them."""
 
 from __future__ import annotations
 
-import ast
 import copy
 import time
 
 import nbformat
-import pytest
 
 from asyncdb_lab.grading import context
 from asyncdb_lab.settings import REPO
@@ -80,23 +78,3 @@ def test_forged_metadata_is_put_back_or_dropped():
         "a cell claimed the grade id 'bonus', which this notebook does not have: it was graded "
         "as an ordinary cell",
     ]
-
-
-@pytest.mark.parametrize(
-    "first_line",
-    ['"""Check that count_users counts."""', "await count_users(engine)", '"""Check that'],
-)
-def test_a_canary_parses_and_fails_with_a_message_only_the_grader_knows(first_line: str):
-    from asyncdb_lab.grading.execute import Canary
-
-    test = nbformat.v4.new_code_cell(first_line + "\nexpect(1, 1, 'x')")
-    one, two = Canary.after(test), Canary.after(test)
-    assert one.expected != two.expected
-    for canary in (one, two):
-        ast.parse(canary.cell.source.replace("await ", ""))
-        assert canary.cell.source.startswith('"""')
-        assert "await" not in canary.cell.source
-        namespace: dict = {}
-        with pytest.raises(AssertionError) as raised:
-            exec(canary.cell.source, namespace)
-        assert str(raised.value) == canary.expected

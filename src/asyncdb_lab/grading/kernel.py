@@ -2,18 +2,27 @@
 
 jupyter_client builds the kernel command and its connection file as usual; this manager swaps
 the environment for the submission's own (its database URL, nothing of the grader's) and wraps
-the command in the sandbox launcher. Messages to and from the kernel are encrypted (CurveZMQ),
-so another kernel on this machine cannot listen to them.
+the command in the sandbox launcher. A sandboxed kernel has a network of its own (loopback
+only), so it talks to us over ZMQ's ipc transport: Unix sockets in a folder of the run that the
+launcher shows the kernel, and only the kernel's user may enter. Messages are encrypted
+(CurveZMQ) too. When the kernel is gone, its cgroups and socket folder go.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
+import tempfile
 import typing as t
 
 from jupyter_client.manager import AsyncKernelManager
 
 from asyncdb_lab.grading import context
+from asyncdb_lab.grading.sandbox import SandboxSpec, remove_cgroups
+
+# A Unix socket's path has at most 107 bytes; the ZMQ socket names add "-" and a number.
+_IPC_PATH_BYTES = 100
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -21,6 +30,20 @@ class SandboxedKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         if self._kernel_supports_curve_encryption():
             self.transport_encryption = "required"
+        self._sandbox: SandboxSpec | None = None
+        self._ipc_folder: str | None = None
+
+    async def _async_pre_start_kernel(
+        self, *, transport_encryption: str | None = None, **kw: t.Any
+    ) -> tuple[list[str], dict[str, t.Any]]:
+        self._sandbox = context.current().sandbox
+        if self._sandbox is not None and self._ipc_folder is None:
+            self._ipc_folder = _ipc_folder()
+            self.transport = "ipc"
+            self.ip = os.path.join(self._ipc_folder, "kernel")
+        return await super()._async_pre_start_kernel(
+            transport_encryption=transport_encryption, **kw
+        )
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: t.Any) -> None:
         job = context.current()
@@ -34,3 +57,23 @@ class SandboxedKernelManager(AsyncKernelManager):
             job.execution.kernel_pids.append(pid)
             if callable(job.on_kernel_start):
                 job.on_kernel_start(pid)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if restart:
+            return
+        if self._ipc_folder is not None:
+            shutil.rmtree(self._ipc_folder, ignore_errors=True)
+            self._ipc_folder = None
+        if self._sandbox is not None:
+            await asyncio.to_thread(remove_cgroups, self._sandbox)
+
+    cleanup_resources = _async_cleanup_resources
+
+
+def _ipc_folder() -> str:
+    """A new folder for the kernel's ZMQ sockets: in the run's temporary folder if short enough."""
+    for parent in (tempfile.gettempdir(), "/tmp"):
+        if len(os.path.join(parent, "kXXXXXXXX", "kernel-00000")) <= _IPC_PATH_BYTES:
+            return tempfile.mkdtemp(prefix="k", dir=parent)
+    raise RuntimeError("no folder with a path short enough for the kernel's sockets")

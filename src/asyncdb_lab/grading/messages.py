@@ -120,6 +120,7 @@ class Graded(_Message):
     stop_kind: str = ""  # time-limit, kernel-died, memory-limit, unresponsive, kernel-start
     tampering: tuple[str, ...] = ()  # ways the notebook changed how failures are reported
     output_capped: bool = False
+    notes: tuple[str, ...] = ()  # what else the report should say (a malformed message, say)
     timing: dict[str, float] = field(default_factory=dict)  # kernel_start, cells, autograde
 
     def to_fields(self) -> dict[str, Any]:  # a test as the result store has it

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import queue
+import re
 import secrets
 import shutil
 import signal
@@ -20,9 +21,9 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from asyncdb_lab.course import nbgrader_apps
@@ -35,7 +36,8 @@ from asyncdb_lab.grading.course_files import (
     concurrent_gradebook_url,
     graded_in_gradebook,
 )
-from asyncdb_lab.grading.database import GradingServer, Role
+from asyncdb_lab.grading.database import DEFAULT_SIZE_LIMIT, GradingServer, Role
+from asyncdb_lab.grading.disk_watch import describe_bytes
 from asyncdb_lab.grading.messages import (
     Failed,
     Grade,
@@ -48,14 +50,21 @@ from asyncdb_lab.grading.messages import (
 )
 from asyncdb_lab.grading.progress import Progress
 from asyncdb_lab.grading.results import SubmissionResult
-from asyncdb_lab.grading.sandbox import Limits, SandboxSpec, check_sandbox, make_spec
+from asyncdb_lab.grading.sandbox import (
+    Limits,
+    SandboxSpec,
+    check_sandbox,
+    make_spec,
+    sandboxed_database_url,
+    sweep_orphan_cgroups,
+)
 from asyncdb_lab.grading.store import ResultStore
 from asyncdb_lab.grading.workers import WorkerPool, WorkerProcess
 from asyncdb_lab.servers.embedded.reaper import is_alive
 from asyncdb_lab.settings import BACKEND_ENV, DATABASE_URL_ENV, QUIET_ENV, SEED_DIR_ENV
 
 # Part of every result's digest: bump it when a change to grading can change a score.
-GRADER_FORMAT = "1"
+GRADER_FORMAT = "2"
 # On top of the notebook's time limit: kernel start-up and nbgrader's own work.
 JOB_GRACE_SECONDS = 180
 WORKER_START_SECONDS = 300
@@ -75,6 +84,7 @@ class GradeOptions:
     student_pattern: str | None = None
     sandbox: bool = True
     progress_bar: bool | None = None
+    database_limit: int = DEFAULT_SIZE_LIMIT  # bytes one submission's databases may take
 
 
 @dataclass
@@ -173,6 +183,7 @@ def _digest(candidate: Candidate, files: CourseFiles, options: GradeOptions) -> 
         f"{options.time_limit:g}",
         str(options.memory_limit),
         "sandbox" if options.sandbox else "no-sandbox",
+        str(options.database_limit),
     ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
@@ -218,6 +229,7 @@ class _Session:
                 "UNSANDBOXED (--no-sandbox): learner code ran with your user's permissions and "
                 "could read or change anything you can"
             )
+        sweep_orphan_cgroups()  # of runs that were killed
         check = check_sandbox(self.view)
         if not check.available:
             raise AsyncDbLabError(
@@ -258,7 +270,10 @@ class _Session:
                 )
             )
             connections = max(10, 90 // len(pool.workers))
-            server = GradingServer.start(connection_limit=connections)
+            # The server watches the size of each role's databases from now until it stops.
+            server = GradingServer.start(
+                connection_limit=connections, size_limit=self.options.database_limit
+            )
             failed = self._wait_until_prepared(pool)
             self._dispatch(_Dispatch(pool, server, deque(todo), failed, progress))
         finally:
@@ -311,17 +326,20 @@ class _Session:
             while run.pending or finishing or any(worker.job for worker in run.pool.workers):
                 for entry in [entry for entry in finishing if entry.cleanup.done()]:
                     finishing.remove(entry)
-                    result = self._result(entry.running, entry.reply, entry.cleanup.result())
+                    dropped, problem = _cleaned_up(entry.cleanup.result)
+                    result = self._result(entry.running, entry.reply, dropped, problem)
                     self._finish(run, result)
                 if not run.pool.workers and run.pending:
                     raise AsyncDbLabError(f"no grading worker is left: see {self.options.out}/logs")
                 self._hand_out(run)
+                _stop_oversized_kernels(run)
                 answer = self._wait(run)
                 if answer is not None:
                     worker, reply = answer
                     running, worker.job = worker.job, None
                     running.finished = time.monotonic()
                     worker.kernels.clear()
+                    reply = _with_size_stop(reply, run.server, running.role)
                     cleanup = cleaners.submit(run.server.drop_role, running.role)
                     finishing.append(_Finishing(running, reply, cleanup))
         finally:
@@ -366,16 +384,23 @@ class _Session:
         shutil.copyfile(candidate.path, target)
         role = server.new_role()
         sandbox = (
-            make_spec(self.view, worker.slot, f"grade-{worker.slot}", self.limits)
+            make_spec(
+                self.view,
+                f"grade-{worker.slot}",
+                self.limits,
+                database_socket=Path(server.unix_socket),
+            )
             if self.options.sandbox
             else None
         )
+        worker.sandbox = sandbox
+        url = sandboxed_database_url(role.name, role.password) if sandbox else role.url
         worker.send(
             Grade(
                 student=candidate.student,
                 notebook=candidate.notebook,
                 submitted=target,
-                env=self._kernel_env(role, sandbox),
+                env=self._kernel_env(url, sandbox),
                 sandbox=sandbox,
                 time_limit=self.options.time_limit,
                 memory_limit=self.options.memory_limit,
@@ -390,11 +415,11 @@ class _Session:
         if run.pending:
             run.pool.start(worker.slot)
         if running is not None:
-            cleanup = run.server.drop_role(running.role)
+            cleanup, problem = _cleaned_up(lambda: run.server.drop_role(running.role))
             failed = Failed(error=f"not graded: {why} (see {worker.log})")
-            self._finish(run, self._result(running, failed, cleanup))
+            self._finish(run, self._result(running, failed, cleanup, problem))
 
-    def _kernel_env(self, role: Role, sandbox: SandboxSpec | None) -> dict[str, str]:
+    def _kernel_env(self, database_url: str, sandbox: SandboxSpec | None) -> dict[str, str]:
         home = "/tmp" if sandbox else str(self.run_dir / "home")
         if not sandbox:
             Path(home).mkdir(exist_ok=True)
@@ -411,7 +436,7 @@ class _Session:
             "PYTHONDONTWRITEBYTECODE": "1",
             "MALLOC_ARENA_MAX": "2",  # glibc's per-thread arenas would eat the address space limit
             BACKEND_ENV: "url",
-            DATABASE_URL_ENV: role.url,
+            DATABASE_URL_ENV: database_url,
             QUIET_ENV: "1",
         }
         if os.environ.get(SEED_DIR_ENV):
@@ -419,7 +444,11 @@ class _Session:
         return env
 
     def _result(
-        self, running: _Running, reply: Graded | Failed, cleanup: dict[str, int]
+        self,
+        running: _Running,
+        reply: Graded | Failed,
+        cleanup: dict[str, int],
+        cleanup_problem: str = "",
     ) -> SubmissionResult:
         candidate = running.candidate
         result = SubmissionResult(
@@ -434,6 +463,7 @@ class _Session:
         )
         if isinstance(reply, Failed):
             result.reason = last_line(reply.error) or "unknown error"
+            _note_cleanup_problem(result, cleanup_problem)
             return result
         result.status = reply.status
         result.reason = reply.reason
@@ -456,8 +486,10 @@ class _Session:
             result.reason = "grading tampered with: scored 0 and marked for review in formgrader"
         if reply.output_capped:
             result.flags.append("output-capped")
+        result.details.extend(reply.notes)
         if not self.options.sandbox:
             result.flags.append("unsandboxed")
+        _note_cleanup_problem(result, cleanup_problem)
         return result
 
     def _error(self, candidate: Candidate, why: str) -> SubmissionResult:
@@ -475,6 +507,53 @@ class _Session:
         self.store.save(result)
         self.results.append(result)
         run.progress.finished(result)
+
+
+# -- after a submission: its size, its clean-up -------------------------------------------------
+
+
+def _stop_oversized_kernels(run: _Dispatch) -> None:
+    """The server stopped these roles for their databases' size; their kernels stop here."""
+    stopped = run.server.stopped_roles()
+    if not stopped:
+        return
+    for worker in run.pool.workers:
+        if worker.job is not None and worker.job.role.name in stopped:
+            for group in list(worker.kernels):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(group, signal.SIGKILL)
+
+
+def _with_size_stop(reply: Graded | Failed, server: GradingServer, role: Role) -> Graded | Failed:
+    """A notebook stopped for its databases' size says so, however its kernel's death looked."""
+    size = server.stopped_for_size(role)
+    if size is None or not isinstance(reply, Graded) or reply.status != "graded":
+        return reply
+    where = re.search(r"(?:in|after) cell \d+|between cells", reply.stop)
+    reason = (
+        f"its databases grew past the {describe_bytes(server.size_limit)} limit "
+        f"({describe_bytes(size)} when seen): stopped" + (f" {where.group(0)}" if where else "")
+    )
+    return replace(reply, stop_kind="database-size", stop=reason)
+
+
+def _cleaned_up(drop: Callable[[], dict[str, int]]) -> tuple[dict[str, int], str]:
+    """What dropping a role did, or why it failed (one line): a problem of its submission only."""
+    try:
+        return drop(), ""
+    except Exception as error:
+        return {}, last_line(str(error)) or type(error).__name__
+
+
+def _note_cleanup_problem(result: SubmissionResult, problem: str) -> None:
+    if not problem:
+        return
+    result.flags.append("cleanup-failed")
+    line = f"cleaning up its database role failed (the run went on): {problem}"
+    if result.reason:
+        result.details.append(line)
+    else:
+        result.reason = line
 
 
 # -- the run's temporary folder, and signals ---------------------------------------------------

@@ -186,8 +186,9 @@ class GradingWorker:
             integrity=tuple(job.integrity),
             stop=execution.stop,
             stop_kind=execution.stop_kind,
-            tampering=tuple(execution.tampering),
+            tampering=first_findings(execution.tampering),
             output_capped=execution.output_capped,
+            notes=tuple(execution.notes),
             timing={
                 "kernel_start": execution.kernel_start_seconds,
                 "cells": execution.cells_seconds,
@@ -334,6 +335,14 @@ def source_digest(path: Path) -> str:
     import nbgrader
 
     return hashlib.sha256(path.read_bytes() + nbgrader.__version__.encode()).hexdigest()
+
+
+def first_findings(findings: list[str], shown: int = 4) -> tuple[str, ...]:
+    """The first few distinct findings, and how many more there were."""
+    distinct = list(dict.fromkeys(findings))
+    if len(distinct) <= shown:
+        return tuple(distinct)
+    return (*distinct[:shown], f"and {len(distinct) - shown} more finding(s) of the same kind")
 
 
 def check_notebook(path: Path) -> str:

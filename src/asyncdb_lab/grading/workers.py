@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from asyncdb_lab.grading.messages import TO_RUNNER, MessageError, ToRunner, ToWorker, decode, encode
+from asyncdb_lab.grading.sandbox import SandboxSpec, remove_cgroups
 
 
 @dataclass
@@ -29,6 +30,7 @@ class WorkerProcess:
     replies: TextIO  # the read end of its reply pipe
     log: Path
     kernels: set[int] = field(default_factory=set)  # process groups of kernels it started
+    sandbox: SandboxSpec | None = None  # of its current (or last) submission's kernel
     job: Any = None  # what it is doing now
     ready: bool = False
 
@@ -50,6 +52,8 @@ class WorkerProcess:
             self.process.kill()
         self.process.wait()
         self.kernels.clear()
+        # A kernel killed here cannot remove its cgroups itself.
+        remove_cgroups(self.sandbox)
         for stream in (self.process.stdin, self.replies):
             if stream is not None:
                 with contextlib.suppress(OSError):

@@ -1,0 +1,205 @@
+"""Questions the grader asks a learner's kernel, outside the notebook: was grading tampered with?
+
+Learner code runs in the same process as the tests, so it can change how a test's failure is
+seen. Three silent requests (no cell, no history, no pre_run_cell hooks) look for that:
+
+- an inventory, taken once right after the kernel starts and again around every test cell: the
+  identity of every function and class of the course library (asyncdb_lab), of the builtins and
+  of the IPython machinery that runs a cell and reports its errors (its methods, transformers,
+  event hooks, trace functions). Anything that was there at the start and is now
+  a different object means learner code replaced it;
+- a check that must fail: the course's `expect` called with two different numbers must raise
+  exactly the AssertionError the grader computes itself;
+- an armed fault for a canary: a one-shot AST transformer that rejects the next cell with a secret
+  message. The next cell is a copy of a test cell, byte for byte, so learner code cannot tell
+  it from the test by its source; if it does not fail with the secret, failures are hidden.
+
+Each answer comes back as the kernel's execute reply (an error with a JSON message), which the
+notebook's outputs never see.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+
+from asyncdb_lab.checks import expect
+
+# Modules a notebook may use: imported before any learner code, so their inventory is the course's.
+COURSE_MODULES = (
+    "asyncdb_lab",
+    "asyncdb_lab.checks",
+    "asyncdb_lab.databases",
+    "asyncdb_lab.errors",
+    "asyncdb_lab.models",
+    "asyncdb_lab.seed",
+    "asyncdb_lab.settings",
+    "asyncdb_lab.instruments",
+    "asyncdb_lab.instruments.frozen",
+    "asyncdb_lab.instruments.locks",
+    "asyncdb_lab.instruments.pool",
+    "asyncdb_lab.instruments.races",
+    "asyncdb_lab.instruments.statements",
+    "asyncdb_lab.instruments.timing",
+)
+INVENTORY_ERROR = "AsyncDbLabInventory"
+_INVENTORY = r"""
+def __asyncdb_lab_inventory(modules):
+    import builtins, importlib, json, sys, types
+    for name in modules:
+        importlib.import_module(name)
+    methods = (types.FunctionType, staticmethod, classmethod)
+    found = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "asyncdb_lab" or name.startswith("asyncdb_lab.")):
+            continue
+        for key, value in list(vars(module).items()):
+            if callable(value):
+                found[f"{name}.{key}"] = id(value)
+            if isinstance(value, type) and getattr(value, "__module__", None) == name:
+                for attribute, method in list(vars(value).items()):
+                    if isinstance(method, methods):
+                        found[f"{name}.{key}.{attribute}"] = id(method)
+    # IPython and ipykernel set these themselves for every request.
+    managed = {"input", "get_ipython", "display", "exit", "quit", "help", "copyright", "credits",
+               "license", "execfile", "runfile", "dreload", "__IPYTHON__"}
+    for key, value in list(vars(builtins).items()):
+        if callable(value) and key not in managed:
+            found[f"builtins.{key}"] = id(value)
+    shell = get_ipython()
+    kernel = getattr(shell, "kernel", None)
+    owners = (
+        (shell, "shell"),
+        (kernel, "kernel"),
+        (shell.displayhook, "displayhook"),
+        (shell.display_pub, "display_pub"),
+        (shell.compile, "compile"),
+        (shell.events, "events"),
+    )
+    for owner, label in owners:
+        if owner is None:
+            continue
+        for attribute, method in vars(type(owner)).items():
+            if isinstance(method, types.FunctionType):
+                found[f"{label}.class.{attribute}"] = id(method)
+        members = vars(type(owner))
+        found[f"{label}.overridden"] = sorted(
+            k for k in vars(owner) if isinstance(members.get(k), types.FunctionType)
+        )
+    session = getattr(kernel, "session", None)
+    if session is not None:
+        found["session.send"] = id(type(session).send)
+        found["session.overridden"] = sorted(
+            k for k in ("send", "serialize", "sign") if k in vars(session)
+        )
+    found["shell.displayhook"] = id(shell.displayhook)
+    found["shell.compile"] = id(shell.compile)
+    found["shell.compiler_class"] = id(shell.compiler_class)
+    found["shell.ast_transformers"] = len(shell.ast_transformers)
+    found["shell.input_transformers_cleanup"] = len(shell.input_transformers_cleanup)
+    found["shell.input_transformers_post"] = len(shell.input_transformers_post)
+    for event, callbacks in shell.events.callbacks.items():
+        found[f"shell.events.{event}"] = len(callbacks)
+    found["sys.displayhook"] = id(sys.displayhook)
+    found["sys.gettrace"] = repr(sys.gettrace())
+    found["sys.getprofile"] = repr(sys.getprofile())
+    raise RuntimeError(json.dumps(found))
+"""
+
+
+def inventory_request() -> str:
+    """Silent code whose execute reply is an error carrying the inventory as JSON."""
+    modules = repr(COURSE_MODULES)
+    return (
+        f"{_INVENTORY}\ntry:\n    __asyncdb_lab_inventory({modules})\n"
+        f"finally:\n    del __asyncdb_lab_inventory\n"
+    )
+
+
+def read_inventory(reply: dict | None) -> dict[str, object] | None:
+    """The inventory in an execute reply's content, or None if the reply carries none."""
+    if not reply or reply.get("status") != "error" or reply.get("ename") != "RuntimeError":
+        return None
+    try:
+        found = json.loads(reply.get("evalue", ""))
+    except (TypeError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def replaced(baseline: dict[str, object], now: dict[str, object]) -> list[str]:
+    """What was there at the start and is now something else (new names are not a change)."""
+    return sorted(key for key, value in baseline.items() if key in now and now[key] != value)
+
+
+@dataclass(frozen=True)
+class FailingCheck:
+    """Silent code calling the course's `expect` with two different numbers, and its error."""
+
+    source: str
+    message: str
+
+    @classmethod
+    def new(cls) -> FailingCheck:
+        got = 100_000 + secrets.randbelow(900_000)
+        wanted = got + 1 + secrets.randbelow(999)
+        what = f"check {secrets.token_hex(4)}"
+        try:
+            expect(got, wanted, what)
+        except AssertionError as error:
+            message = str(error)
+        source = (
+            "from asyncdb_lab.checks import expect as __e\n"
+            f"try:\n    __e({got}, {wanted}, {what!r})\nfinally:\n    del __e\n"
+        )
+        return cls(source, message)
+
+    def held(self, reply: dict | None) -> bool:
+        return bool(
+            reply
+            and reply.get("status") == "error"
+            and reply.get("ename") == "AssertionError"
+            and reply.get("evalue") == self.message
+        )
+
+
+@dataclass(frozen=True)
+class ArmedFault:
+    """Silent code that makes the next cell fail with `message` before any of it runs."""
+
+    source: str
+    message: str
+
+    @classmethod
+    def new(cls) -> ArmedFault:
+        message = secrets.token_hex(12)
+        source = (
+            "def __asyncdb_lab_arm(message):\n"
+            "    import ast\n"
+            "    from IPython.core.error import InputRejected\n"
+            "    shell = get_ipython()\n"
+            "    class Reject(ast.NodeTransformer):\n"
+            "        def visit(self, node):\n"
+            "            if self in shell.ast_transformers:\n"
+            "                shell.ast_transformers.remove(self)\n"
+            "            raise InputRejected(message)\n"
+            "    shell.ast_transformers.insert(0, Reject())\n"
+            f"try:\n    __asyncdb_lab_arm({message!r})\nfinally:\n    del __asyncdb_lab_arm\n"
+        )
+        return cls(source, message)
+
+    def tripped(self, outputs: list, reply: dict | None) -> bool:
+        shown = any(
+            output.get("output_type") == "error"
+            and output.get("ename") == "InputRejected"
+            and output.get("evalue") == self.message
+            for output in outputs
+        )
+        answered = bool(
+            reply
+            and reply.get("status") == "error"
+            and reply.get("ename") == "InputRejected"
+            and reply.get("evalue") == self.message
+        )
+        return shown and answered

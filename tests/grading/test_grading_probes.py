@@ -1,0 +1,95 @@
+"""The grader's silent questions to a kernel (grading/probes.py), asked of a real IPython shell."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+import asyncdb_lab.checks
+from asyncdb_lab.grading.probes import (
+    ArmedFault,
+    FailingCheck,
+    inventory_request,
+    read_inventory,
+    replaced,
+)
+
+TEST_CELL = '"""Check that two is two."""\nassert 1 + 1 == 2\nprint("the test ran")\n'
+
+
+@pytest.fixture
+def shell() -> Iterator[InteractiveShell]:
+    shell = InteractiveShell.instance()
+    yield shell
+    InteractiveShell.clear_instance()
+
+
+def reply_of(result) -> dict:
+    """What ipykernel would put in the execute reply for this run_cell result."""
+    error = result.error_before_exec or result.error_in_exec
+    if error is None:
+        return {"status": "ok"}
+    return {"status": "error", "ename": type(error).__name__, "evalue": str(error)}
+
+
+def silent(shell: InteractiveShell, code: str) -> dict:
+    return reply_of(shell.run_cell(code, silent=True, store_history=False))
+
+
+def test_an_armed_fault_fails_the_next_cell_only_before_it_runs(shell, capsys):
+    fault = ArmedFault.new()
+    assert silent(shell, fault.source) == {"status": "ok"}
+    canary = shell.run_cell(TEST_CELL)
+    reply = reply_of(canary)
+    assert reply == {"status": "error", "ename": "InputRejected", "evalue": fault.message}
+    assert "the test ran" not in capsys.readouterr().out
+    outputs = [{"output_type": "error", "ename": "InputRejected", "evalue": fault.message}]
+    assert fault.tripped(outputs, reply)
+    assert not fault.tripped([], reply)  # an error kept out of the outputs is a miss
+    assert not fault.tripped(outputs, {"status": "ok"})  # so is a reply made to look fine
+    again = shell.run_cell(TEST_CELL)  # one shot: the test itself runs as usual
+    assert reply_of(again) == {"status": "ok"}
+    assert "the test ran" in capsys.readouterr().out
+    assert ArmedFault.new().message != fault.message
+    assert "__asyncdb_lab_arm" not in shell.user_ns
+
+
+def test_the_failing_check_holds_only_with_the_courses_expect(shell, monkeypatch):
+    check = FailingCheck.new()
+    assert check.held(silent(shell, check.source))
+    assert "__e" not in shell.user_ns
+    monkeypatch.setattr(asyncdb_lab.checks, "expect", lambda *args, **kwargs: None)
+    assert not check.held(silent(shell, check.source))
+
+
+def test_the_inventory_names_what_learner_code_replaced(shell, monkeypatch):
+    baseline = read_inventory(silent(shell, inventory_request()))
+    assert baseline is not None
+    assert "asyncdb_lab.checks.expect" in baseline
+    assert "shell.class.run_cell_async" in baseline
+    shell.run_cell("import asyncdb_lab\nnew_name_in_the_library = 1")  # ordinary code: no change
+    assert replaced(baseline, read_inventory(silent(shell, inventory_request())) or {}) == []
+
+    monkeypatch.setattr(asyncdb_lab.checks, "expect", lambda *args, **kwargs: None)
+    monkeypatch.setattr(shell, "showtraceback", lambda *args, **kwargs: None)
+    shell.events.register("pre_run_cell", lambda info: None)
+    now = read_inventory(silent(shell, inventory_request()))
+    assert now is not None
+    assert replaced(baseline, now) == [
+        "asyncdb_lab.checks.expect",
+        "shell.events.pre_run_cell",
+        "shell.overridden",
+    ]
+    assert "__asyncdb_lab_inventory" not in shell.user_ns
+
+
+def test_an_inventory_is_read_only_from_the_reply_it_comes_in():
+    def raised(evalue: str) -> dict:
+        return {"status": "error", "ename": "RuntimeError", "evalue": evalue}
+
+    assert read_inventory({"status": "ok"}) is None
+    assert read_inventory(raised("not json")) is None
+    assert read_inventory(raised("[1]")) is None
+    assert read_inventory(raised('{"a": 1}')) == {"a": 1}
