@@ -49,8 +49,7 @@ GRADED: dict[str, tuple[dict[str, float], set[str], str]] = {
     # -- the sandbox: user ids, keyrings, memory, network, descriptors --
     "keyring_plant": (FULL, set(), ""),
     "keyring_read": (FULL, set(), ""),
-    # Its cgroup's OOM killer ends the kernel. Once execute.py asks sandbox.memory_limit_hit():
-    # {"memory-limit"}, "ran out of memory (limit 2 GiB) in cell 20".
+    # Its cgroup's OOM killer ends the kernel: reported as out of memory.
     "memfd_hog": (scores(2, 0, 0), {"memory-limit"}, "ran out of memory (limit 2 GiB) in cell 20"),
     "fork_hog": (FULL, set(), ""),  # the OOM killer takes children; the kernel lives on
     "net_probe": (FULL, set(), ""),
@@ -249,3 +248,31 @@ def test_sandbox_no_descriptor_reaches_a_log(graded: Run):
     for log in (graded.out / "logs").rglob("*"):
         if log.is_file():
             assert "FORGED LOG LINE" not in log.read_text(errors="replace"), log
+
+
+def test_sandbox_two_runs_at_once_both_grade_and_share_nothing():
+    """Kernel user ids are per submission: a second run at the same time starts its kernels."""
+    import json
+
+    courses = [GradingCourse(), GradingCourse()]
+    try:
+        processes = []
+        for course in courses:
+            submissions = course.root / "submissions"
+            for student in ("honest_a", "honest_b"):
+                shutil.copytree(SUBMISSIONS / "hostile" / student, submissions / student)
+            out = course.root / "out"
+            processes.append((out, course.start(submissions, out, "--jobs", "2")))
+        for out, process in processes:
+            stdout, stderr = process.communicate(timeout=600)
+            assert process.returncode == 0, (stdout, stderr)
+            results = json.loads((out / "summary.json").read_text())["submissions"]
+            assert {(r["student"], r["score"], tuple(r["flags"])) for r in results} == {
+                ("honest_a", 4, ()),
+                ("honest_b", 4, ()),
+            }
+        for course in courses:
+            assert course.leftovers() == []
+    finally:
+        for course in courses:
+            course.remove()
