@@ -8,7 +8,9 @@ network). Honest students are graded in the same run, in parallel, and keep full
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +44,7 @@ GRADED: dict[str, tuple[dict[str, float], set[str], str]] = {
     "hide_by_class": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
     "huge_message": (FULL, {"output-capped"}, ""),
     # -- the database: owners, sizes, what survives --
+    "log_flood": (FULL, set(), ""),
     "owner_handoff": (FULL, set(), ""),
     "plant_for_others": (FULL, set(), ""),
     "read_planted": (FULL, set(), ""),
@@ -75,10 +78,41 @@ def course() -> Iterator[GradingCourse]:
     course.remove()
 
 
+class LogSizes:
+    """The largest size any grading server's log reached while the run went on (sampled)."""
+
+    def __init__(self, runtime: Path) -> None:
+        self.runtime = runtime
+        self.largest = 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self.done.wait(0.05):
+            for log in self.runtime.rglob("postgres.log"):
+                with contextlib.suppress(OSError):  # its folder goes at the end of the run
+                    self.largest = max(self.largest, log.stat().st_size)
+
+
+SERVER_LOGS: dict[str, int] = {}
+
+
 @pytest.fixture(scope="module")
 def graded(course: GradingCourse) -> Run:
     submissions = course.root / "submissions"
     shutil.copytree(SUBMISSIONS / "hostile", submissions)
+    sizes = LogSizes(course.scratch / "runtime")
+    sizes.thread.start()
+    try:
+        run = _grade_all(course, submissions)
+    finally:
+        sizes.done.set()
+        sizes.thread.join()
+    SERVER_LOGS["largest"] = sizes.largest
+    return run
+
+
+def _grade_all(course: GradingCourse, submissions: Path) -> Run:
     run = course.grade(
         submissions,
         course.root / "out",
@@ -276,3 +310,9 @@ def test_sandbox_two_runs_at_once_both_grade_and_share_nothing():
     finally:
         for course in courses:
             course.remove()
+
+
+def test_database_learner_sessions_cannot_fill_the_server_log(graded: Run):
+    """log_flood raises 100 messages of 1 MB at LOG level: none of it reaches the server's log."""
+    assert graded.by_student()["log_flood"]["score"] == 4
+    assert 0 < SERVER_LOGS["largest"] < 2 * 1024**2, SERVER_LOGS

@@ -161,6 +161,15 @@ def _echo(info):
 get_ipython().events.register("pre_run_cell", _echo)
 """
 
+# Issue 12, found by a red team: RAISE LOG writes to the server's log, which no size limit covers.
+LOG_FLOOD = """flood = (
+    "DO $$ BEGIN FOR i IN 1..100 LOOP "
+    "RAISE LOG '%', repeat('x', 1000000); END LOOP; END $$"
+)
+async with engine.connect() as conn:
+    await conn.execute(text("SET statement_timeout = 0"))
+    await conn.execute(text(flood))
+"""
 # Issue 12: forged scores. A hook puts an execute_result ("ok", which nbgrader's partial credit
 # reads as full points) before the error of every later cell, test cells included.
 DISPLAYHOOK_FORGERY = """def _ok(info):
@@ -615,6 +624,7 @@ HOSTILE_FOLDERS: dict[str, dict[str, object]] = {
     "hide_by_class": {f"{NOTEBOOK}.ipynb": submission(RETURNS_0, HIDE_BY_CLASS)},
     "huge_message": {f"{NOTEBOOK}.ipynb": submission(extra=HUGE_MESSAGE)},
     # -- the database: owners, sizes, what survives --
+    "log_flood": {f"{NOTEBOOK}.ipynb": submission(extra=LOG_FLOOD)},
     "owner_handoff": {f"{NOTEBOOK}.ipynb": submission(extra=OWNER_HANDOFF)},
     "plant_for_others": {f"{NOTEBOOK}.ipynb": submission(extra=PLANT_FOR_OTHERS)},
     "read_planted": {f"{NOTEBOOK}.ipynb": submission(extra=READ_PLANTED)},

@@ -21,7 +21,12 @@ from pathlib import Path
 
 import psutil
 
-from asyncdb_lab.grading.sandbox import KERNEL_UID_BASE, KERNEL_UIDS, orphan_cgroups
+from asyncdb_lab.grading.sandbox import (
+    CGROUP_PREFIX,
+    KERNEL_UID_BASE,
+    KERNEL_UIDS,
+    orphan_cgroups,
+)
 from asyncdb_lab.settings import REPO
 from support.nbgrader_course import write_course_config
 
@@ -105,22 +110,31 @@ class GradingCourse:
                 continue
             cmdline = " ".join(info["cmdline"] or [])
             if KERNEL_UID_BASE <= info["uids"].real < KERNEL_UID_BASE + KERNEL_UIDS:
-                if _in_our_cgroup(info["pid"]):
+                if self._owns_kernel(info["pid"]):
                     found.append(f"kernel-user process {info['pid']}: {cmdline[:120]}")
             elif str(self.root) in cmdline:  # workers, sandboxes, the PostgreSQL server
                 found.append(f"process {info['pid']}: {cmdline[:120]}")
         found.extend(f"cgroup {folder}" for folder in orphan_cgroups())
         return found
 
+    def _owns_kernel(self, pid: int) -> bool:
+        """Is this kernel-user process one of this course's runs (not a concurrent run's)?
 
-def _in_our_cgroup(pid: int) -> bool:
-    """Not a kernel of another session's run on this machine (its memory cgroup is elsewhere)."""
-    ours, theirs = _memory_cgroup("self"), _memory_cgroup(str(pid))
-    if theirs is None:  # gone already
-        return False
-    if ours is None:  # no memory cgroups here: count every kernel
-        return True
-    return theirs == ours or theirs.startswith(ours.rstrip("/") + "/")
+        A kernel's cgroup is named after the grade command that made it: a kernel whose grade
+        command is alive and grades another course is that course's; one whose command is gone
+        is a leftover wherever it came from.
+        """
+        cgroup = _memory_cgroup(str(pid))
+        if cgroup is None:
+            return False  # gone already
+        name = cgroup.rstrip("/").rsplit("/", 1)[-1]
+        if not name.startswith(CGROUP_PREFIX):
+            return True  # no cgroup of its own here: count every kernel
+        try:
+            owner = psutil.Process(int(name.removeprefix(CGROUP_PREFIX).split("-")[0]))
+            return str(self.root) in " ".join(owner.cmdline())
+        except (ValueError, psutil.Error):
+            return True
 
 
 def _memory_cgroup(pid: str) -> str | None:

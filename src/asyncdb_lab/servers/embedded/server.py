@@ -34,6 +34,7 @@ from asyncdb_lab.servers.templates import EMBEDDED_TEMPLATES, Contents
 
 _SOCKET_PORT = 5432
 _READY_TIMEOUT_SECONDS = 30.0
+_LOG_TAIL_BYTES = 64 * 1024  # a server log can be large: only its end is read
 # A server that is to require a password starts with these rules (the image's say `trust`): only
 # the superuser, only through the Unix socket in its private (0700) folder, no TCP login at all.
 _HBA_UNTIL_PASSWORD = "".join(
@@ -261,7 +262,9 @@ class EmbeddedServer:
 
     def log_tail(self, lines: int = 20) -> str:
         try:
-            text = (self.server_dir / "postgres.log").read_text(errors="replace")
+            with (self.server_dir / "postgres.log").open("rb") as log:
+                log.seek(max(0, log.seek(0, os.SEEK_END) - _LOG_TAIL_BYTES))
+                text = log.read().decode(errors="replace")
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
