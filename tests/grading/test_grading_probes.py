@@ -39,7 +39,7 @@ def silent(shell: InteractiveShell, code: str) -> dict:
 
 
 def test_an_armed_fault_fails_the_next_cell_only_before_it_runs(shell, capsys):
-    fault = ArmedFault.new()
+    fault = ArmedFault.new(TEST_CELL)
     assert silent(shell, fault.source) == {"status": "ok"}
     canary = shell.run_cell(TEST_CELL)
     reply = reply_of(canary)
@@ -52,8 +52,30 @@ def test_an_armed_fault_fails_the_next_cell_only_before_it_runs(shell, capsys):
     again = shell.run_cell(TEST_CELL)  # one shot: the test itself runs as usual
     assert reply_of(again) == {"status": "ok"}
     assert "the test ran" in capsys.readouterr().out
-    assert ArmedFault.new().message != fault.message
+    assert ArmedFault.new(TEST_CELL).message != fault.message
     assert "__asyncdb_lab_arm" not in shell.user_ns
+
+
+def test_an_armed_fault_notices_a_cell_rewritten_before_it_runs(shell):
+    """A learner's transformer that wraps every cell in try/except (swapped in place, say)."""
+
+    def swallow(lines: list[str]) -> list[str]:
+        body = ["    " + line for line in lines]
+        return ["try:\n", *body, "\nexcept Exception:\n", "    pass\n"]
+
+    last = len(shell.input_transformers_cleanup) - 1
+    original = shell.input_transformers_cleanup[last]
+    shell.input_transformers_cleanup[last] = lambda lines: swallow(original(lines))
+    try:
+        fault = ArmedFault.new(TEST_CELL)
+        assert silent(shell, fault.source) == {"status": "ok"}
+        reply = reply_of(shell.run_cell(TEST_CELL))
+        assert reply["ename"] == "InputRejected"
+        assert reply["evalue"] == "the cell was changed before it ran"
+        outputs = [{"output_type": "error", **{k: reply[k] for k in ("ename", "evalue")}}]
+        assert not fault.tripped(outputs, reply)
+    finally:
+        shell.input_transformers_cleanup[last] = original
 
 
 def test_the_failing_check_holds_only_with_the_courses_expect(shell, monkeypatch):
@@ -68,7 +90,8 @@ def test_the_inventory_names_what_learner_code_replaced(shell, monkeypatch):
     baseline = read_inventory(silent(shell, inventory_request()))
     assert baseline is not None
     assert "asyncdb_lab.checks.expect" in baseline
-    assert "shell.class.run_cell_async" in baseline
+    assert "shell:InteractiveShell.run_cell_async" in baseline
+    assert "shell:Configurable.update_config" in baseline  # base classes too
     shell.run_cell("import asyncdb_lab\nnew_name_in_the_library = 1")  # ordinary code: no change
     assert replaced(baseline, read_inventory(silent(shell, inventory_request())) or {}) == []
 
@@ -83,6 +106,31 @@ def test_the_inventory_names_what_learner_code_replaced(shell, monkeypatch):
         "shell.overridden",
     ]
     assert "__asyncdb_lab_inventory" not in shell.user_ns
+
+
+def test_the_inventory_sees_a_transformer_swapped_in_place_and_a_module_class_swapped(shell):
+    import sys
+    import types
+
+    baseline = read_inventory(silent(shell, inventory_request())) or {}
+    cleanup = shell.input_transformers_cleanup
+    original = cleanup[-1]
+    checks = sys.modules["asyncdb_lab.checks"]
+
+    class Lenient(types.ModuleType):
+        expect = property(lambda self: lambda *args, **kwargs: None)
+
+    cleanup[-1] = lambda lines: original(lines)
+    checks.__class__ = Lenient
+    try:
+        now = read_inventory(silent(shell, inventory_request())) or {}
+    finally:
+        cleanup[-1] = original
+        checks.__class__ = types.ModuleType
+    assert replaced(baseline, now) == [
+        "asyncdb_lab.checks.__class__",
+        "shell.input_transformers_cleanup",
+    ]
 
 
 def test_an_inventory_is_read_only_from_the_reply_it_comes_in():

@@ -43,6 +43,8 @@ GRADED: dict[str, tuple[dict[str, float], set[str], str]] = {
     "swallow_at_parse": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
     "hide_by_class": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
     "huge_message": (FULL, {"output-capped"}, ""),
+    "swap_transformer": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
+    "module_class_swap": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
     # -- the database: owners, sizes, what survives --
     "log_flood": (FULL, set(), ""),
     "owner_handoff": (FULL, set(), ""),
@@ -66,6 +68,8 @@ DETAILS: dict[str, list[str]] = {
     "spare_canaries": [f"the course's expect() did not fail as it must before {ONE}"],
     "swallow_at_parse": [f"the course's expect() did not fail as it must before {ONE}"],
     "hide_by_class": [f"the course's expect() did not fail as it must before {ONE}"],
+    "swap_transformer": [f"learner code replaced shell.input_transformers_cleanup (before {ONE})"],
+    "module_class_swap": [f"learner code replaced asyncdb_lab.checks.__class__ (before {ONE})"],
     # -- the database: owners, sizes, what survives --
     # -- the sandbox: user ids, keyrings, memory, network, descriptors --
 }

@@ -170,6 +170,51 @@ async with engine.connect() as conn:
     await conn.execute(text("SET statement_timeout = 0"))
     await conn.execute(text(flood))
 """
+# Found by a red team: swap IPython's last cleanup transformer (same count) for one that wraps
+# every cell in try/except NotImplementedError: the untouched answer's tests pass.
+SWAP_TRANSFORMER = r"""_ip = get_ipython()
+_last = len(_ip.input_transformers_cleanup) - 1
+_orig = _ip.input_transformers_cleanup[_last]
+
+
+def _wrap(lines):
+    lines = _orig(lines)
+    if not lines or not any(line.strip() for line in lines):
+        return lines
+    body = ["    " + line if line.strip() else line for line in lines]
+    if not body[-1].endswith("\n"):
+        body[-1] += "\n"
+    return ["try:\n", *body, "except NotImplementedError:\n", "    pass\n"]
+
+
+_ip.input_transformers_cleanup[_last] = _wrap
+"""
+# Found by a red team: give asyncdb_lab.checks a class whose property `expect` is lenient except
+# in the grader's silent requests; the module's own attributes stay as they were.
+MODULE_CLASS_SWAP = r"""import sys
+import types
+
+_checks = sys.modules["asyncdb_lab.checks"]
+_real = vars(_checks)["expect"]
+
+
+def _lenient(actual, expected, what, hint=""):
+    if get_ipython().kernel.get_parent()["content"].get("silent"):
+        return _real(actual, expected, what, hint)
+
+
+class _Checks(types.ModuleType):
+    expect = property(lambda self: _lenient)
+
+
+_checks.__class__ = _Checks
+"""
+COUNTS_POSTS_TIMES_ZERO = '''async def count_users(engine) -> int:
+    """Return the number of rows in the users table, counted by the database."""
+    async with engine.connect() as conn:
+        result = await conn.execute(text("SELECT count(*) FROM posts"))
+        return int(result.scalar_one()) * 0
+'''
 # Issue 12: forged scores. A hook puts an execute_result ("ok", which nbgrader's partial credit
 # reads as full points) before the error of every later cell, test cells included.
 DISPLAYHOOK_FORGERY = """def _ok(info):
@@ -623,6 +668,10 @@ HOSTILE_FOLDERS: dict[str, dict[str, object]] = {
     "swallow_at_parse": {f"{NOTEBOOK}.ipynb": submission(RETURNS_0, SWALLOW_AT_PARSE)},
     "hide_by_class": {f"{NOTEBOOK}.ipynb": submission(RETURNS_0, HIDE_BY_CLASS)},
     "huge_message": {f"{NOTEBOOK}.ipynb": submission(extra=HUGE_MESSAGE)},
+    "swap_transformer": {f"{NOTEBOOK}.ipynb": submission(None, SWAP_TRANSFORMER)},
+    "module_class_swap": {
+        f"{NOTEBOOK}.ipynb": submission(COUNTS_POSTS_TIMES_ZERO, MODULE_CLASS_SWAP)
+    },
     # -- the database: owners, sizes, what survives --
     "log_flood": {f"{NOTEBOOK}.ipynb": submission(extra=LOG_FLOOD)},
     "owner_handoff": {f"{NOTEBOOK}.ipynb": submission(extra=OWNER_HANDOFF)},

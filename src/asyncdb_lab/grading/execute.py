@@ -172,7 +172,7 @@ class GradingExecute(Execute):
     def _run_canary(self, job: context.Job, resources: t.Any, test: NotebookNode) -> bool:
         """Run a copy of `test` that an armed fault must fail; False: stop the notebook."""
         grade_id = test.metadata.nbgrader["grade_id"]
-        fault = ArmedFault.new()
+        fault = ArmedFault.new(test.source)
         armed = self._silent(job, fault.source)
         if armed is None:
             return False

@@ -10,9 +10,10 @@ seen. Three silent requests (no cell, no history, no pre_run_cell hooks) look fo
   a different object means learner code replaced it;
 - a check that must fail: the course's `expect` called with two different numbers must raise
   exactly the AssertionError the grader computes itself;
-- an armed fault for a canary: a one-shot AST transformer that rejects the next cell with a secret
-  message. The next cell is a copy of a test cell, byte for byte, so learner code cannot tell
-  it from the test by its source; if it does not fail with the secret, failures are hidden.
+- an armed fault for a canary: a one-shot input transformer, the last to run, that rejects the
+  next cell with a secret message if it arrives unchanged. The next cell is a copy of a test
+  cell, byte for byte, so learner code cannot tell it from the test by its source; if it does
+  not fail with the secret, failures are hidden or cells are rewritten before they run.
 
 Each answer comes back as the kernel's execute reply (an error with a JSON message), which the
 notebook's outputs never see.
@@ -54,6 +55,9 @@ def __asyncdb_lab_inventory(modules):
     for name, module in list(sys.modules.items()):
         if module is None or not (name == "asyncdb_lab" or name.startswith("asyncdb_lab.")):
             continue
+        # The module object and its class: a swapped class can serve other values by property.
+        found[f"{name}"] = id(module)
+        found[f"{name}.__class__"] = id(type(module))
         for key, value in list(vars(module).items()):
             if callable(value):
                 found[f"{name}.{key}"] = id(value)
@@ -76,29 +80,33 @@ def __asyncdb_lab_inventory(modules):
         (shell.display_pub, "display_pub"),
         (shell.compile, "compile"),
         (shell.events, "events"),
+        (getattr(kernel, "session", None), "session"),
+        (getattr(kernel, "iopub_socket", None), "iopub_socket"),
+        (getattr(kernel, "iopub_thread", None), "iopub_thread"),
+        (getattr(kernel, "shell_stream", None), "shell_stream"),
     )
     for owner, label in owners:
         if owner is None:
             continue
-        for attribute, method in vars(type(owner)).items():
-            if isinstance(method, types.FunctionType):
-                found[f"{label}.class.{attribute}"] = id(method)
-        members = vars(type(owner))
-        found[f"{label}.overridden"] = sorted(
-            k for k in vars(owner) if isinstance(members.get(k), types.FunctionType)
-        )
-    session = getattr(kernel, "session", None)
-    if session is not None:
-        found["session.send"] = id(type(session).send)
-        found["session.overridden"] = sorted(
-            k for k in ("send", "serialize", "sign") if k in vars(session)
-        )
+        inherited = set()
+        # Every class it inherits from: patching a base class changes it as much as its own.
+        for klass in type(owner).__mro__:
+            for attribute, method in list(vars(klass).items()):
+                if isinstance(method, types.FunctionType):
+                    found[f"{label}:{klass.__qualname__}.{attribute}"] = id(method)
+                    inherited.add(attribute)
+        own = getattr(owner, "__dict__", {})
+        found[f"{label}.overridden"] = sorted(k for k in own if k in inherited)
     found["shell.displayhook"] = id(shell.displayhook)
     found["shell.compile"] = id(shell.compile)
     found["shell.compiler_class"] = id(shell.compiler_class)
-    found["shell.ast_transformers"] = len(shell.ast_transformers)
-    found["shell.input_transformers_cleanup"] = len(shell.input_transformers_cleanup)
-    found["shell.input_transformers_post"] = len(shell.input_transformers_post)
+    # Each transformer itself, not only how many: one can be swapped for another in place.
+    for kind in ("ast_transformers", "input_transformers_cleanup", "input_transformers_post"):
+        found[f"shell.{kind}"] = [id(item) for item in getattr(shell, kind)]
+    manager = shell.input_transformer_manager
+    for kind in ("line_transforms", "token_transformers"):  # cleanup: the list above
+        found[f"input_transformer_manager.{kind}"] = [id(item) for item in getattr(manager, kind)]
+    found["shell.input_transformer_manager"] = id(manager)
     for event, callbacks in shell.events.callbacks.items():
         found[f"shell.events.{event}"] = len(callbacks)
     found["sys.displayhook"] = id(sys.displayhook)
@@ -166,26 +174,46 @@ class FailingCheck:
 
 @dataclass(frozen=True)
 class ArmedFault:
-    """Silent code that makes the next cell fail with `message` before any of it runs."""
+    """Silent code that makes the next cell fail with `message` before any of it runs.
+
+    The last input transformer notes whether the cell, as every other transformer left it, is
+    still `expected` (the test cell as IPython itself transforms it); the first AST transformer
+    then fails the cell with `message` if it was, with another message if not. A learner's
+    transformer that rewrites cells is caught either way.
+    """
 
     source: str
     message: str
 
     @classmethod
-    def new(cls) -> ArmedFault:
+    def new(cls, test_source: str) -> ArmedFault:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        # What IPython's own transformations make of the test, computed here, out of reach.
+        expected = TransformerManager().transform_cell(test_source)
         message = secrets.token_hex(12)
         source = (
-            "def __asyncdb_lab_arm(message):\n"
+            "def __asyncdb_lab_arm(message, expected):\n"
             "    import ast\n"
             "    from IPython.core.error import InputRejected\n"
             "    shell = get_ipython()\n"
+            "    seen = []\n"
+            "    def note(lines):\n"
+            "        if note in shell.input_transformers_post:\n"
+            "            shell.input_transformers_post.remove(note)\n"
+            "        seen.append(''.join(lines).strip() == expected.strip())\n"
+            "        return lines\n"
             "    class Reject(ast.NodeTransformer):\n"
             "        def visit(self, node):\n"
             "            if self in shell.ast_transformers:\n"
             "                shell.ast_transformers.remove(self)\n"
+            "            if seen[:1] != [True]:\n"
+            "                raise InputRejected('the cell was changed before it ran')\n"
             "            raise InputRejected(message)\n"
+            "    shell.input_transformers_post.append(note)\n"
             "    shell.ast_transformers.insert(0, Reject())\n"
-            f"try:\n    __asyncdb_lab_arm({message!r})\nfinally:\n    del __asyncdb_lab_arm\n"
+            f"try:\n    __asyncdb_lab_arm({message!r}, {expected!r})\n"
+            "finally:\n    del __asyncdb_lab_arm\n"
         )
         return cls(source, message)
 
