@@ -23,10 +23,14 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED) ## Create .venv and install the course into it (quick when already done)
 
 # JupyterLab's terminals get the course's commands on PATH and know where the workspace is.
+# They run your $$SHELL as an interactive shell that is not a login shell: JupyterLab would
+# otherwise start a login shell (when its output is not a terminal), whose /etc/profile (Debian)
+# or path_helper (macOS) sets PATH afresh and drops .venv/bin.
+LAB_TERMINAL := --ServerApp.terminado_settings="shell_command=[\"$${SHELL:-/bin/sh}\",\"-i\"]"
 lab: $(INSTALLED) ## Copy new notebooks into your workspace (never overwriting), open JupyterLab there
 	$(BIN)/asyncdb-lab workspace --workspace "$(WORKSPACE)"
 	PATH="$(abspath $(BIN)):$$PATH" ASYNCDB_LAB_WORKSPACE="$(abspath $(WORKSPACE))" \
-		$(BIN)/jupyter lab --notebook-dir="$(WORKSPACE)" $(ROOT_FLAG) $(LAB_ARGS)
+		$(BIN)/jupyter lab --notebook-dir="$(WORKSPACE)" $(ROOT_FLAG) $(LAB_TERMINAL) $(LAB_ARGS)
 
 test: $(INSTALLED) ## Run every test, the slow ones included
 	$(BIN)/python -m pytest

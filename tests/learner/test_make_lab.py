@@ -3,6 +3,7 @@ answers) with nbgrader's Validate working, never overwrites the learner's work, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -124,6 +125,50 @@ def test_make_lab_makes_the_workspace_opens_jupyterlab_there_and_keeps_the_learn
         validated = lab.post("/assignments/validate", {"path": NOTEBOOK}, timeout=180)
         assert validated == {"success": True, "value": {}}, validated
     assert mine.read_bytes() == solved
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shell", ["/bin/bash", "/bin/sh"])
+def test_the_course_commands_work_in_a_jupyterlab_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shell: str
+):
+    """File → New → Terminal runs the learner's $SHELL. JupyterLab makes it a login shell when
+    its own output is not a terminal (as here), and a login shell reads /etc/profile, which on
+    Debian resets PATH: `asyncdb-lab` was then "command not found"."""
+    monkeypatch.setenv("SHELL", shell)
+    workspace = tmp_path / "workspace"
+    with make_lab(tmp_path, workspace, "terminal") as lab:
+        said = asyncio.run(_in_terminal(lab, "asyncdb-lab --help; asyncdb-lab progress", "Next: "))
+    assert "not found" not in said, said
+    assert "usage: asyncdb-lab" in said, said
+    assert "00_start_here" in said and "Total" in said, said  # progress's table, of the workspace
+
+
+async def _in_terminal(lab: Lab, command: str, until: str, timeout: float = 60) -> str:
+    """Open a terminal through jupyter_server's API, type `command`, and return what the terminal
+    printed once `until` appears after the command (or the timeout passes)."""
+    from tornado.websocket import websocket_connect
+
+    request = urllib.request.Request(lab.url("/api/terminals"), data=b"{}", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        name = json.load(response)["name"]
+    url = f"ws://127.0.0.1:{lab.port}/terminals/websocket/{name}?token={lab.token}"
+    socket_ = await websocket_connect(url)
+    socket_.write_message(json.dumps(["stdin", command + "\r"]))
+    said = ""
+    deadline = time.monotonic() + timeout
+    while until not in said.split(command, 1)[-1] and time.monotonic() < deadline:
+        try:
+            message = await asyncio.wait_for(socket_.read_message(), deadline - time.monotonic())
+        except TimeoutError:
+            break
+        if message is None:
+            break
+        kind, *content = json.loads(message)
+        if kind == "stdout":
+            said += content[0]
+    socket_.close()
+    return said
 
 
 def _federated_extensions(page: str) -> list[str]:

@@ -34,17 +34,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 2
+    """Run a subcommand. Exit codes: 0 done, 1 failed (an error, failing tests), 2 a usage
+    error (an error with `exit_code = 2`, or argparse's), 130 stopped by Ctrl-C."""
+    command = "asyncdb-lab"
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = " ".join(filter(None, ["asyncdb-lab", getattr(args, "command", None)]))
+        handler: Handler | None = getattr(args, "handler", None)
+        if handler is None:
+            parser.print_help()
+            return 2
         return handler(args)
     except AsyncDbLabError as error:
-        print(f"asyncdb-lab: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("asyncdb-lab: interrupted", file=sys.stderr)
+        print(f"{command}: {error}", file=sys.stderr)
+        return int(getattr(error, "exit_code", 1))
+    except KeyboardInterrupt as error:
+        # One line, what was stopped: the command tells it when it knows more.
+        print(f"{command}: {str(error) or 'interrupted'} (Ctrl-C).", file=sys.stderr)
         return 130

@@ -50,8 +50,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _workspace_option(progress)
     progress.set_defaults(handler=_progress)
 
-    hint = subparsers.add_parser("hint", help="the hints for an exercise, a test or a notebook")
-    hint.add_argument("name", metavar="NAME", help="e.g. count_users, or 00_start_here")
+    hint = subparsers.add_parser(
+        "hint",
+        help="the next hint for an exercise, a test or a notebook (one at a time)",
+        description="Print the next hint you have not seen yet for an exercise, a test or a "
+        "notebook (your workspace remembers which you have seen); --all prints the rest.",
+    )
+    hint.add_argument("name", metavar="NAME", help="e.g. count_users, 00, or 00_start_here")
+    hint.add_argument("--all", action="store_true", help="every hint not seen yet, at once")
+    _workspace_option(hint)
     hint.set_defaults(handler=_hint)
 
 
@@ -103,18 +110,12 @@ def _workspace(args: argparse.Namespace) -> int:
 
 
 def _reset(args: argparse.Namespace) -> int:
-    from asyncdb_lab.learner.workspace import course_notebooks, reset_notebook
+    from asyncdb_lab.learner.workspace import course_notebooks, reset_notebook, resolve_topic
 
     workspace = _workspace_of(args)
-    topics = [t for t in course_notebooks() if t == args.notebook] or [
-        t for t in course_notebooks() if t.startswith(args.notebook)
-    ]
-    if len(topics) != 1:
-        known = ", ".join(course_notebooks())
-        print(f"asyncdb-lab reset: which notebook is {args.notebook!r}? The course has: {known}")
-        return 2
-    backup = reset_notebook(topics[0], workspace)
-    fresh = _shown(workspace / topics[0] / f"{topics[0]}.ipynb")
+    topic = resolve_topic(args.notebook, course_notebooks())
+    backup = reset_notebook(topic, workspace)
+    fresh = _shown(workspace / topic / f"{topic}.ipynb")
     if backup is None:
         print(f"{fresh} is the course's version now (there was no copy to back up).")
     else:
@@ -132,8 +133,12 @@ def _check(args: argparse.Namespace) -> int:
     skip_iri_grammar()  # before nbformat is imported
     from asyncdb_lab.errors import AsyncDbLabError
     from asyncdb_lab.learner.watch import watch
-    from asyncdb_lab.learner.workspace import resolve_notebook, topic_notebooks
+    from asyncdb_lab.learner.workspace import UsageError, resolve_notebook, topic_notebooks
 
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout {args.timeout}: give the longest a cell may run, in seconds.")
+    if args.notebook and args.all:
+        raise UsageError("Name a notebook or give --all, not both (--all checks every notebook).")
     workspace = _workspace_of(args)
     why = ""
     if args.notebook:
@@ -158,8 +163,10 @@ def _check(args: argparse.Namespace) -> int:
                 lambda topic, path: _check_one(topic, path, workspace, args.timeout),
                 first=latest,
             )
-        except KeyboardInterrupt:
-            print("\nStopped watching.")
+        except KeyboardInterrupt as stopped:
+            print()
+            what = "; ".join(filter(None, ["stopped watching", str(stopped)]))
+            raise KeyboardInterrupt(what) from None
         return 0
     results = [_check_one(t, p, workspace, args.timeout, why) for t, p in targets.items()]
     return 0 if all(results) else 1
@@ -173,7 +180,13 @@ def _check_one(topic: str, path: Path, workspace: Path, timeout: int, why: str =
 
     print(f"Checking {_shown(path)}{why} on a fresh database…", flush=True)
     reference = course_notebooks().get(topic)
-    result = check_notebook(path, reference=reference, name=topic, timeout=timeout)
+    try:
+        result = check_notebook(path, reference=reference, name=topic, timeout=timeout)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(
+            f"stopped checking {_shown(path)}: its kernel and database were shut down, and "
+            f"nothing was saved"
+        ) from None
     in_workspace = path.resolve() == (workspace / topic / f"{topic}.ipynb").resolve()
     if in_workspace:
         save_result(workspace, topic, result)
@@ -203,24 +216,72 @@ def _progress(args: argparse.Namespace) -> int:
 
 
 def _hint(args: argparse.Namespace) -> int:
-    from asyncdb_lab.course.hints import hints_matching, load_hints
     from asyncdb_lab.learner.report import wrap
+    from asyncdb_lab.learner.workspace import remember_hints, shown_hints
 
-    found = hints_matching(args.name)
-    if not found:
-        known = sorted(
-            {gid for hints in load_hints().values() for gid in hints if not gid.startswith("test_")}
-            | set(load_hints())
-        )
-        close = difflib.get_close_matches(args.name, known, n=5)
-        suggestion = f" Did you mean {', '.join(close)}?" if close else ""
+    workspace = _workspace_of(args)
+    steps = _hint_steps(args.name, workspace)
+    shown = shown_hints(workspace)
+    left = [step for step in steps if step[1] not in shown.get(step[0], [])]
+    if not left and not args.all:
         print(
-            f"No hint for {args.name!r}.{suggestion} Name an exercise (e.g. count_users), a test "
-            f"or a notebook (e.g. 00_start_here)."
+            f"You have seen every hint for {args.name} ({len(steps)}): `asyncdb-lab hint "
+            f"{args.name} --all` prints them again."
         )
-        return 2
-    for notebook, grade_id, text in found:
+        return 0
+    chosen = (left or steps) if args.all else left[:1]
+    for notebook, grade_id, text in chosen:
         print(f"{grade_id} ({notebook}):")
         print("\n".join(wrap(text, 100, "  ", "  ")))
         print()
+        seen = shown.setdefault(notebook, [])
+        seen.extend([grade_id] if grade_id not in seen else [])
+    remember_hints(workspace, shown)
+    more = len(left) - len(chosen)
+    if more > 0:
+        print(f"{more} more: `asyncdb-lab hint {args.name}` gives the next, `--all` the rest.")
     return 0
+
+
+def _hint_steps(name: str, workspace: Path) -> list[tuple[str, str, str]]:
+    """The hints `hint NAME` goes through: of a grade id (an exercise and its tests, or a test),
+    else of a notebook named as every learner command names one (then its exercises that the
+    last check found done are skipped). UsageError when there are none."""
+    from asyncdb_lab.course.hints import learner_hints, load_hints
+    from asyncdb_lab.learner.workspace import UsageError, topic_matches
+
+    steps = learner_hints(name)
+    topics = topic_matches(name, load_hints()) if not steps else []
+    if len(topics) == 1:
+        done = _done_exercises(workspace, topics[0])
+        steps = [s for s in learner_hints(topics[0]) if _exercise_of(s[1], done) not in done]
+        if not steps:
+            raise UsageError(
+                f"Every exercise of {topics[0]} passed its last check: no hints left to give. "
+                f"Name an exercise to see its hints (e.g. `asyncdb-lab hint count_users`)."
+            )
+    if steps:
+        return steps
+    if len(topics) > 1:
+        raise UsageError(f"{name!r} could mean {', '.join(topics)}: type more of the name.")
+    known = sorted(
+        {gid for hints in load_hints().values() for gid in hints if not gid.startswith("test_")}
+        | set(load_hints())
+    )
+    close = difflib.get_close_matches(name, known, n=5)
+    suggestion = f" Did you mean {', '.join(close)}?" if close else ""
+    raise UsageError(
+        f"No hint for {name!r}.{suggestion} Name an exercise (e.g. count_users), a test or a "
+        f"notebook (e.g. 00, or 00_start_here)."
+    )
+
+
+def _done_exercises(workspace: Path, topic: str) -> set[str]:
+    from asyncdb_lab.learner.results import load_result
+
+    saved = load_result(workspace, topic) if workspace.is_dir() else None
+    return {e.name for e in saved.exercises if e.status == "done"} if saved else set()
+
+
+def _exercise_of(grade_id: str, exercises: set[str]) -> str:
+    return next((e for e in exercises if grade_id.startswith(f"test_{e}_")), grade_id)

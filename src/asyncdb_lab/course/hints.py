@@ -5,6 +5,7 @@ the course manifest (manifest.py) loads it and checks every grade id against the
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from asyncdb_lab.course.manifest import HINTS_FILE, written_hints
 from asyncdb_lab.interview.bank import (
     NOTEBOOK as INTERVIEW_NOTEBOOK,  # its hints come from the bank
 )
+
+# A sentence that speaks of what the hidden tests (or the graded version) check.
+_ABOUT_HIDDEN = re.compile(r"\b(hidden|graded)\b", re.IGNORECASE)
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\"'])")
 
 
 @lru_cache(maxsize=4)
@@ -71,3 +76,25 @@ def hints_matching(name: str, path: Path = HINTS_FILE) -> list[tuple[str, str, s
             if name in (notebook, grade_id) or grade_id.startswith(f"test_{name}_"):
                 found.append((notebook, grade_id, text))
     return found
+
+
+def learner_hints(name: str, path: Path = HINTS_FILE) -> list[tuple[str, str, str]]:
+    """hints_matching(name) as `asyncdb-lab hint` gives them, one at a time: each cut before its
+    first sentence about the hidden tests, and left out when nothing comes before it (a test
+    cell whose checks are all hidden). What the hidden tests check is for grading to tell."""
+    found = []
+    for notebook, grade_id, text in hints_matching(name, path):
+        shown = before_hidden(text)
+        if shown:
+            found.append((notebook, grade_id, shown))
+    return found
+
+
+def before_hidden(text: str) -> str:
+    """The sentences of `text` before the first one that speaks of hidden tests or grading."""
+    kept = []
+    for sentence in _SENTENCE_BREAK.split(text):
+        if _ABOUT_HIDDEN.search(sentence):
+            break
+        kept.append(sentence)
+    return " ".join(kept)

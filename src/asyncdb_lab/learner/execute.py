@@ -4,12 +4,17 @@ outcome. The notebook object is executed, never a file: the learner's notebook i
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
+import os
+import signal
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import nbformat
 
@@ -17,7 +22,12 @@ from asyncdb_lab.course.notebook import FAILED
 from asyncdb_lab.course.verdict import cell_verdict, stderr_text
 from asyncdb_lab.errors import AsyncDbLabError
 
+if TYPE_CHECKING:
+    from nbclient import NotebookClient
+
 CELL_TIMEOUT_SECONDS = 60
+# After Ctrl-C: how long the kernel (and the PostgreSQL it started) gets to be shut down.
+STOP_SECONDS = 15
 TIMEOUT_ERROR = "CellTimeoutError"
 
 Outcome = Literal["ok", "error", "not_run"]
@@ -50,7 +60,8 @@ def run_notebook(
     """Execute every code cell of (a copy of) `notebook` with `cwd` as the kernel's folder.
 
     A cell that raises does not stop the run, as when nbgrader grades. A cell that runs longer
-    than `timeout` seconds is interrupted and recorded as a CellTimeoutError.
+    than `timeout` seconds is interrupted and recorded as a CellTimeoutError. Ctrl-C shuts the
+    kernel down, then raises KeyboardInterrupt.
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
@@ -84,7 +95,7 @@ def run_notebook(
     # than the learner's terminal; what the cells print is in their outputs.
     with tempfile.TemporaryFile("w+") as log:
         try:
-            client.execute(stdout=log, stderr=log)
+            _execute(client, log)
         except DeadKernelError:
             kernel_died = True
         except RuntimeError as error:
@@ -101,6 +112,59 @@ def run_notebook(
         if cell.cell_type == "code"
     }
     return NotebookRun(cells, seconds, kernel_died, kernel_log if kernel_died else "")
+
+
+def _execute(client: NotebookClient, log: IO[str]) -> None:
+    """client.execute(), on an event loop of its own in a worker thread, so that Ctrl-C reaches
+    this (main) thread rather than nbclient's insides: the kernel is then stopped (_stop) and
+    KeyboardInterrupt raised here, with no traceback from nbclient."""
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(client.async_execute(stdout=log, stderr=log))
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(task)
+        except BaseException as error:  # handed to the main thread
+            failures.append(error)
+        finally:
+            loop.close()
+
+    worker = threading.Thread(target=work, name="asyncdb-lab-notebook", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        _stop(client, task, worker)
+        raise KeyboardInterrupt from None
+    if failures and not isinstance(failures[0], asyncio.CancelledError):
+        raise failures[0]
+
+
+def _stop(client: NotebookClient, task: asyncio.Task[Any], worker: threading.Thread) -> None:
+    """Kill the kernel's process group (its PostgreSQL goes with it) and wait for the run to end:
+    nbclient finds the kernel dead and cleans up once. A second Ctrl-C is ignored meanwhile, so
+    that nothing is left behind."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        kernel = _kernel_pid(client)
+        if kernel is None:  # still starting: cancel the run, nbclient stops what it started
+            task.get_loop().call_soon_threadsafe(task.cancel)
+        else:
+            with contextlib.suppress(OSError):
+                os.killpg(kernel, signal.SIGKILL)  # jupyter_client starts it in a new session
+        worker.join(STOP_SECONDS)
+    except RuntimeError:
+        pass  # the loop closed meanwhile: the run had just ended
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _kernel_pid(client: NotebookClient) -> int | None:
+    process = getattr(getattr(client.km, "provisioner", None), "process", None)
+    return getattr(process, "pid", None)
 
 
 def _cell_run(index: int, cell: nbformat.NotebookNode, reply: dict[str, Any] | None) -> CellRun:

@@ -12,13 +12,13 @@ from typing import Literal, TypedDict
 
 import nbformat
 
-from asyncdb_lab.course.notebook import code_hash, read_structure
+from asyncdb_lab.course.notebook import Structure, code_hash, read_structure
 from asyncdb_lab.learner.report import next_step, plural, points, wrap
 from asyncdb_lab.learner.results import load_result
 from asyncdb_lab.learner.workspace import course_notebooks, newer_upstream, topic_notebooks
 from asyncdb_lab.settings import NOTEBOOKS_DIR
 
-State = Literal["not_in_workspace", "not_checked", "changed", "checked"]
+State = Literal["not_in_workspace", "not_checked", "changed", "checked", "unreadable"]
 
 
 class _Sizes(TypedDict):
@@ -47,7 +47,10 @@ def progress_rows(workspace: Path, course: Path = NOTEBOOKS_DIR) -> list[Progres
     rows = []
     for topic in sorted(set(course_books) | set(workspace_books)):
         reference = course_books.get(topic) or workspace_books[topic]
-        structure = read_structure(nbformat.read(reference, as_version=4))
+        structure = _read(reference)
+        if isinstance(structure, str):
+            rows.append(ProgressRow(topic, "unreadable", 0, 0.0, 0.0, next=structure))
+            continue
         sizes = _Sizes(
             exercises=len(structure.exercises),
             checkable=structure.visible_points,
@@ -58,13 +61,17 @@ def progress_rows(workspace: Path, course: Path = NOTEBOOKS_DIR) -> list[Progres
             adds = "`asyncdb-lab workspace` adds it"
             rows.append(ProgressRow(topic, "not_in_workspace", **sizes, next=adds))
             continue
+        notebook = _read_notebook(mine)
+        if isinstance(notebook, str):
+            rows.append(ProgressRow(topic, "unreadable", **sizes, next=notebook))
+            continue
         saved = load_result(workspace, topic)
         if saved is None:
             rows.append(
                 ProgressRow(topic, "not_checked", **sizes, next=f"asyncdb-lab check {topic}")
             )
             continue
-        changed = saved.code_hash != code_hash(nbformat.read(mine, as_version=4))
+        changed = saved.code_hash != code_hash(notebook)
         rows.append(
             ProgressRow(
                 topic,
@@ -81,6 +88,24 @@ def progress_rows(workspace: Path, course: Path = NOTEBOOKS_DIR) -> list[Progres
             )
         )
     return rows
+
+
+def _read(path: Path) -> Structure | str:
+    """The notebook's structure, or why it cannot be read (see _read_notebook)."""
+    notebook = _read_notebook(path)
+    return notebook if isinstance(notebook, str) else read_structure(notebook)
+
+
+def _read_notebook(path: Path) -> nbformat.NotebookNode | str:
+    """The notebook, or one line saying why it cannot be read and what to do."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as error:  # nbformat raises several kinds for a damaged file
+        first = (str(error).splitlines() or [""])[0][:80]
+        kind = type(error).__name__
+        why = "it is not valid JSON" if kind == "NotJSONError" else f"{kind}: {first}"
+        topic = path.parent.name
+        return f"cannot be read ({why}): undo your last edit, or asyncdb-lab reset {topic}"
 
 
 def format_progress(rows: list[ProgressRow], workspace: Path, course: Path = NOTEBOOKS_DIR) -> str:

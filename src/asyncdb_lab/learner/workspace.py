@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,14 @@ from asyncdb_lab.settings import NOTEBOOKS_DIR, REPO, WORKSPACE_ENV
 STATE_DIR = ".asyncdb-lab"
 BACKUPS_DIR = "backups"
 _MANIFEST = "course.json"
+_HINTS_SHOWN = "hints.json"
+
+
+class UsageError(AsyncDbLabError):
+    """The learner asked for something that does not exist (a notebook, an exercise): the
+    command exits 2, as for bad arguments, not 1 as for failing tests."""
+
+    exit_code = 2
 
 
 def default_workspace() -> Path:
@@ -126,7 +136,8 @@ def reset_notebook(topic: str, workspace: Path, course: Path = NOTEBOOKS_DIR) ->
 
 
 def resolve_notebook(name: str, workspace: Path) -> Path:
-    """A notebook from what a learner types: a path, a topic (00_start_here) or its start (00)."""
+    """A notebook from what a learner types: the path of an .ipynb file, or a name of a workspace
+    notebook as resolve_topic() reads it."""
     as_path = Path(name)
     if as_path.suffix == ".ipynb" and as_path.is_file():
         return as_path.resolve()
@@ -138,19 +149,65 @@ def resolve_notebook(name: str, workspace: Path) -> Path:
             f"There is no workspace with notebooks at {workspace} yet: run `make lab` (or "
             f"`asyncdb-lab workspace`) once to make it, or give the path of an .ipynb file."
         )
-    if name in notebooks:
-        return notebooks[name]
-    matches = [topic for topic in notebooks if topic.startswith(name)] or [
-        topic for topic in notebooks if name in topic
-    ]
-    if len(matches) == 1:
-        return notebooks[matches[0]]
-    if matches:
-        raise AsyncDbLabError(f"{name!r} could mean {', '.join(matches)}: type more of the name.")
-    raise AsyncDbLabError(
-        f"No notebook {name!r} in {workspace} (there are: {', '.join(notebooks)}). "
-        f"If the course has just added it, `asyncdb-lab workspace` copies it in."
+    added = " If the course has just added it, `asyncdb-lab workspace` copies it in."
+    return notebooks[resolve_topic(name, notebooks, f"in {workspace}", added)]
+
+
+def resolve_topic(
+    name: str, topics: Iterable[str], where: str = "in the course", advice: str = ""
+) -> str:
+    """The one reading of a notebook's name that every learner command uses: its number (00 or
+    0), its start (00_start), its name (00_start_here), or its file name as JupyterLab shows it
+    (00_start_here.ipynb, with or without a folder). UsageError when none or several match."""
+    known = list(topics)
+    found = topic_matches(name, known)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise UsageError(f"{name!r} could mean {', '.join(found)}: type more of the name.")
+    example = known[0].split("_")[0] if known else "00"
+    raise UsageError(
+        f"No notebook {name!r} {where} (there are: {', '.join(known) or 'none'}): name one of "
+        f"them, or its number (e.g. {example}).{advice}"
     )
+
+
+def topic_matches(name: str, topics: Iterable[str]) -> list[str]:
+    """The topics `name` may mean, best reading first (see resolve_topic)."""
+    known = list(topics)
+    stem = Path(name.strip()).name.removesuffix(".ipynb") if name.strip() else ""
+    if not stem:
+        return []
+    if stem in known:
+        return [stem]
+    if stem.isdigit():
+        return [topic for topic in known if _number(topic) == int(stem)]
+    return [topic for topic in known if topic.startswith(stem)] or [
+        topic for topic in known if stem in topic
+    ]
+
+
+def _number(topic: str) -> int | None:
+    found = re.match(r"\d+", topic)
+    return int(found.group()) if found else None
+
+
+def shown_hints(workspace: Path) -> dict[str, list[str]]:
+    """{notebook: [grade ids whose hint `asyncdb-lab hint` has shown]}, from the workspace."""
+    try:
+        data = json.loads((state_dir(workspace) / _HINTS_SHOWN).read_text())["shown"]
+        return {str(k): [str(g) for g in v] for k, v in data.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def remember_hints(workspace: Path, shown: dict[str, list[str]]) -> None:
+    """Save what shown_hints() returns; nothing is written when there is no workspace."""
+    if not workspace.is_dir():
+        return
+    path = state_dir(workspace) / _HINTS_SHOWN
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"shown": shown}, indent=1, sort_keys=True) + "\n")
 
 
 def state_dir(workspace: Path) -> Path:
