@@ -38,6 +38,17 @@ def silent(shell: InteractiveShell, code: str) -> dict:
     return reply_of(shell.run_cell(code, silent=True, store_history=False))
 
 
+def inventory(shell: InteractiveShell) -> dict:
+    """The inventory as the grader reads it from an execute reply (ipykernel's way)."""
+    code, expressions = inventory_request()
+    reply = silent(shell, code)
+    if reply["status"] == "ok":
+        reply["user_expressions"] = shell.user_expressions(expressions)
+    found = read_inventory(reply)
+    assert found is not None
+    return found
+
+
 def test_an_armed_fault_fails_the_next_cell_only_before_it_runs(shell, capsys):
     fault = ArmedFault.new(TEST_CELL)
     assert silent(shell, fault.source) == {"status": "ok"}
@@ -87,18 +98,18 @@ def test_the_failing_check_holds_only_with_the_courses_expect(shell, monkeypatch
 
 
 def test_the_inventory_names_what_learner_code_replaced(shell, monkeypatch):
-    baseline = read_inventory(silent(shell, inventory_request()))
+    baseline = inventory(shell)
     assert baseline is not None
     assert "asyncdb_lab.checks.expect" in baseline
     assert "shell:InteractiveShell.run_cell_async" in baseline
     assert "shell:Configurable.update_config" in baseline  # base classes too
     shell.run_cell("import asyncdb_lab\nnew_name_in_the_library = 1")  # ordinary code: no change
-    assert replaced(baseline, read_inventory(silent(shell, inventory_request())) or {}) == []
+    assert replaced(baseline, inventory(shell)) == []
 
     monkeypatch.setattr(asyncdb_lab.checks, "expect", lambda *args, **kwargs: None)
     monkeypatch.setattr(shell, "showtraceback", lambda *args, **kwargs: None)
     shell.events.register("pre_run_cell", lambda info: None)
-    now = read_inventory(silent(shell, inventory_request()))
+    now = inventory(shell)
     assert now is not None
     assert replaced(baseline, now) == [
         "asyncdb_lab.checks.expect",
@@ -106,13 +117,14 @@ def test_the_inventory_names_what_learner_code_replaced(shell, monkeypatch):
         "shell.overridden",
     ]
     assert "__asyncdb_lab_inventory" not in shell.user_ns
+    assert not hasattr(__import__("builtins"), "__asyncdb_lab_inventory")
 
 
 def test_the_inventory_sees_a_transformer_swapped_in_place_and_a_module_class_swapped(shell):
     import sys
     import types
 
-    baseline = read_inventory(silent(shell, inventory_request())) or {}
+    baseline = inventory(shell)
     cleanup = shell.input_transformers_cleanup
     original = cleanup[-1]
     checks = sys.modules["asyncdb_lab.checks"]
@@ -123,7 +135,7 @@ def test_the_inventory_sees_a_transformer_swapped_in_place_and_a_module_class_sw
     cleanup[-1] = lambda lines: original(lines)
     checks.__class__ = Lenient
     try:
-        now = read_inventory(silent(shell, inventory_request())) or {}
+        now = inventory(shell)
     finally:
         cleanup[-1] = original
         checks.__class__ = types.ModuleType
@@ -134,10 +146,14 @@ def test_the_inventory_sees_a_transformer_swapped_in_place_and_a_module_class_sw
 
 
 def test_an_inventory_is_read_only_from_the_reply_it_comes_in():
-    def raised(evalue: str) -> dict:
-        return {"status": "error", "ename": "RuntimeError", "evalue": evalue}
+    def answered(text: str, status: str = "ok") -> dict:
+        value = {"status": status, "data": {"text/plain": text}}
+        return {"status": "ok", "user_expressions": {"inventory": value}}
 
     assert read_inventory({"status": "ok"}) is None
-    assert read_inventory(raised("not json")) is None
-    assert read_inventory(raised("[1]")) is None
-    assert read_inventory(raised('{"a": 1}')) == {"a": 1}
+    assert read_inventory({"status": "error", "ename": "RuntimeError", "evalue": "{}"}) is None
+    assert read_inventory(answered(repr("not json"))) is None
+    assert read_inventory(answered(repr("[1]"))) is None
+    assert read_inventory(answered("not a literal")) is None
+    assert read_inventory(answered(repr('{"a": 1}'), status="error")) is None
+    assert read_inventory(answered(repr('{"a": 1}'))) == {"a": 1}

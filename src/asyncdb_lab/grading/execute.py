@@ -70,6 +70,7 @@ class GradingExecute(Execute):
         self._output_bytes = 0
         self._capped_cells: set[int] = set()
         self._replies: dict[int, dict] = {}
+        self._last_test = ""
         self._baseline: dict[str, object] | None = None
         started = time.monotonic()
         ready = 0.0
@@ -113,6 +114,9 @@ class GradingExecute(Execute):
                 continue
             if not self._run_test(job, resources, cell, index):
                 return
+        if self._last_test:
+            # What the cells after the last test did to them is checked before each next test.
+            self._check_integrity(job, f"after {self._last_test}")
 
     def _run_test(self, job: context.Job, resources: t.Any, cell: NotebookNode, index: int) -> bool:
         """A test cell with its probes around it; False when the notebook must stop."""
@@ -128,7 +132,8 @@ class GradingExecute(Execute):
         self._count_hidden_error(job, cell, index)
         if not canary_first and not self._run_canary(job, resources, cell):
             return False
-        return self._check_integrity(job, f"after {name}")
+        self._last_test = name
+        return True
 
     def _run_one(self, job: context.Job, resources: t.Any, cell: NotebookNode, index: int) -> bool:
         """Run one cell within the notebook's budget; False when the notebook must stop."""
@@ -226,7 +231,8 @@ class GradingExecute(Execute):
         return True
 
     def _take_inventory(self, job: context.Job, when: str) -> dict[str, object] | None:
-        reply = self._silent(job, inventory_request())
+        code, expressions = inventory_request()
+        reply = self._silent(job, code, expressions)
         if reply is None:
             return None
         found = read_inventory(reply)
@@ -237,14 +243,22 @@ class GradingExecute(Execute):
             )
         return found
 
-    def _silent(self, job: context.Job, code: str) -> dict | None:
+    def _silent(
+        self, job: context.Job, code: str, expressions: dict[str, str] | None = None
+    ) -> dict | None:
         """Run `code` silently; its reply's content, or None when the notebook stopped."""
         assert self.kc is not None
         remaining = job.deadline - time.monotonic()
         if remaining <= 0:
             _stop(job, "time-limit", f"stopped at the notebook's time limit ({job.time_limit:g} s)")
             return None
-        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        msg_id = self.kc.execute(
+            code,
+            silent=True,
+            store_history=False,
+            allow_stdin=False,
+            user_expressions=expressions or {},
+        )
         self.timeout = self._probe_timeout(job)
         try:
             reply = self.wait_for_reply(msg_id)

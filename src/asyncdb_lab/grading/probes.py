@@ -15,12 +15,13 @@ seen. Three silent requests (no cell, no history, no pre_run_cell hooks) look fo
   cell, byte for byte, so learner code cannot tell it from the test by its source; if it does
   not fail with the secret, failures are hidden or cells are rewritten before they run.
 
-Each answer comes back as the kernel's execute reply (an error with a JSON message), which the
-notebook's outputs never see.
+Each answer comes back in the kernel's execute reply (the inventory as a user expression's value,
+the others as errors), which the notebook's outputs never see.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import secrets
 from dataclasses import dataclass
@@ -44,7 +45,6 @@ COURSE_MODULES = (
     "asyncdb_lab.instruments.statements",
     "asyncdb_lab.instruments.timing",
 )
-INVENTORY_ERROR = "AsyncDbLabInventory"
 _INVENTORY = r"""
 def __asyncdb_lab_inventory(modules):
     import builtins, importlib, json, sys, types
@@ -112,26 +112,39 @@ def __asyncdb_lab_inventory(modules):
     found["sys.displayhook"] = id(sys.displayhook)
     found["sys.gettrace"] = repr(sys.gettrace())
     found["sys.getprofile"] = repr(sys.getprofile())
-    raise RuntimeError(json.dumps(found))
+    return json.dumps(found)
 """
 
 
-def inventory_request() -> str:
-    """Silent code whose execute reply is an error carrying the inventory as JSON."""
-    modules = repr(COURSE_MODULES)
-    return (
-        f"{_INVENTORY}\ntry:\n    __asyncdb_lab_inventory({modules})\n"
-        f"finally:\n    del __asyncdb_lab_inventory\n"
+INVENTORY_EXPRESSION = "inventory"
+
+
+def inventory_request() -> tuple[str, dict[str, str]]:
+    """Silent code and the user expression whose value, in the execute reply, is the inventory.
+
+    The function waits in builtins, not in the learner's namespace, and the expression takes it
+    out before it runs: nothing is left behind. A value comes back without a traceback to
+    format, which an exception carrying it would cost (60 ms for each inventory).
+    """
+    code = (
+        f"{_INVENTORY}\n"
+        "__import__('builtins').__asyncdb_lab_inventory = __asyncdb_lab_inventory\n"
+        "del __asyncdb_lab_inventory\n"
     )
+    call = f"__import__('builtins').__dict__.pop('__asyncdb_lab_inventory')({COURSE_MODULES!r})"
+    return code, {INVENTORY_EXPRESSION: call}
 
 
 def read_inventory(reply: dict | None) -> dict[str, object] | None:
     """The inventory in an execute reply's content, or None if the reply carries none."""
-    if not reply or reply.get("status") != "error" or reply.get("ename") != "RuntimeError":
+    if not reply or reply.get("status") != "ok":
+        return None
+    value = (reply.get("user_expressions") or {}).get(INVENTORY_EXPRESSION) or {}
+    if value.get("status") != "ok":
         return None
     try:
-        found = json.loads(reply.get("evalue", ""))
-    except (TypeError, ValueError):
+        found = json.loads(ast.literal_eval(value.get("data", {}).get("text/plain", "")))
+    except (TypeError, ValueError, SyntaxError, MemoryError, RecursionError):
         return None
     return found if isinstance(found, dict) else None
 
