@@ -417,6 +417,8 @@ class _FakeServer:
         self.failing, self.oversized = failing, oversized
 
     def new_role(self, student: str) -> Role:
+        if student == "carol":  # another submission filled the server's lock table
+            raise asyncpg.OutOfMemoryError("out of shared memory")
         return Role(student, "secret", "postgresql://nowhere/postgres")
 
     def drop_role(self, role: Role) -> dict[str, int]:
@@ -453,7 +455,7 @@ class _FakePool:
     messages: queue.Queue[Any] = dataclasses.field(default_factory=queue.Queue)
 
 
-def test_database_a_failed_clean_up_flags_its_submission_and_the_run_goes_on(
+def test_database_a_failed_clean_up_or_role_flags_its_submission_and_the_run_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     graded = Graded(
@@ -483,7 +485,7 @@ def test_database_a_failed_clean_up_flags_its_submission_and_the_run_goes_on(
     (tmp_path / "run").mkdir()
     candidates = [
         Candidate(student, "00_start_here", tmp_path / f"{student}.ipynb", student)
-        for student in ("alice", "bob", "mallory")
+        for student in ("alice", "carol", "bob", "mallory")
     ]
     session = _Session(
         options,
@@ -504,7 +506,12 @@ def test_database_a_failed_clean_up_flags_its_submission_and_the_run_goes_on(
     session._dispatch(run)
 
     results = {result.student: result for result in session.results}
-    assert set(results) == {"alice", "bob", "mallory"}
+    assert set(results) == {"alice", "bob", "carol", "mallory"}
+    carol = results["carol"]
+    assert (carol.status, carol.reason) == (
+        "error",
+        "not graded: its database role could not be made: out of shared memory",
+    )
     alice = results["alice"]
     assert (alice.status, alice.score, alice.flags) == ("graded", 2.0, ["cleanup-failed"])
     assert alice.reason.startswith("cleaning up its database role failed (the run went on): ")

@@ -120,6 +120,21 @@ def test_the_inventory_names_what_learner_code_replaced(shell, monkeypatch):
     assert not hasattr(__import__("builtins"), "__asyncdb_lab_inventory")
 
 
+def test_the_inventory_sees_code_swapped_in_a_function_and_a_namespace_of_builtins(shell):
+    import builtins
+
+    baseline = inventory(shell)
+    original = asyncdb_lab.checks.expect.__code__
+    asyncdb_lab.checks.expect.__code__ = (lambda actual, expected, what, hint="": None).__code__
+    shell.user_ns["__builtins__"] = {**vars(builtins)}
+    try:
+        now = inventory(shell)
+    finally:
+        asyncdb_lab.checks.expect.__code__ = original
+        shell.user_ns["__builtins__"] = builtins
+    assert {"asyncdb_lab.checks.expect", "user_ns.__builtins__"} <= set(replaced(baseline, now))
+
+
 def test_the_inventory_sees_a_transformer_swapped_in_place_and_a_module_class_swapped(shell):
     import sys
     import types

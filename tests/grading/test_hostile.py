@@ -44,9 +44,15 @@ GRADED: dict[str, tuple[dict[str, float], set[str], str]] = {
     "hide_by_class": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
     "huge_message": (FULL, {"output-capped"}, ""),
     "swap_transformer": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
+    # It counts in Python: its own count_statements would have passed the one-statement test.
+    "rebind_helper": (scores(2, 0, 1), set(), ""),
+    "code_swap": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
+    "builtins_namespace": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
+    "ipython_code_swap": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
     "module_class_swap": (scores(0, 0, 0), {"tampering"}, "grading tampered with"),
     # -- the database: owners, sizes, what survives --
     "log_flood": (FULL, set(), ""),
+    "lock_hog": (FULL, set(), ""),  # advisory locks are not the learners' to take
     "owner_handoff": (FULL, set(), ""),
     "plant_for_others": (FULL, set(), ""),
     "read_planted": (FULL, set(), ""),
@@ -69,6 +75,10 @@ DETAILS: dict[str, list[str]] = {
     "swallow_at_parse": [f"the course's expect() did not fail as it must before {ONE}"],
     "hide_by_class": [f"the course's expect() did not fail as it must before {ONE}"],
     "swap_transformer": [f"learner code replaced shell.input_transformers_cleanup (before {ONE})"],
+    "rebind_helper": [f"before {ONE}, count_statements bound again as the notebook's own cells"],
+    "code_swap": [f"learner code replaced asyncdb_lab.checks.expect (before {ONE})"],
+    "builtins_namespace": ["learner code replaced"],
+    "ipython_code_swap": ["learner code replaced"],
     "module_class_swap": [f"learner code replaced asyncdb_lab.checks.__class__ (before {ONE})"],
     # -- the database: owners, sizes, what survives --
     # -- the sandbox: user ids, keyrings, memory, network, descriptors --

@@ -215,6 +215,93 @@ COUNTS_POSTS_TIMES_ZERO = '''async def count_users(engine) -> int:
         result = await conn.execute(text("SELECT count(*) FROM posts"))
         return int(result.scalar_one()) * 0
 '''
+# Bind a name the setup cell defined to a lenient version: tests use the notebook's names.
+REBIND_HELPER = """import contextlib
+import types
+
+
+@contextlib.contextmanager
+def count_statements(engine):
+    yield types.SimpleNamespace(count=1, sql=["SELECT count(*) FROM users"])
+"""
+# Found by a third red team: swap the code of expect (its id stays), and plant a lenient
+# count_statements in the grader's kept copy of the notebook's names.
+CODE_SWAP = r"""import asyncdb_lab.checks as _c
+def _lenient(actual, expected, what, hint=""):
+    if not what.startswith("check "):
+        return
+    if same(actual, expected):
+        return
+    message = f"{what}: expected {_show(expected)}, got {_show(actual)}."
+    raise AssertionError(f"{message} {hint}".strip())
+_c.expect.__code__ = _lenient.__code__
+import builtins as _b, contextlib
+class _S:
+    count = 1
+    sql = ["SELECT count(*) FROM users"]
+@contextlib.contextmanager
+def count_statements(engine):
+    yield _S()
+for _k, _v in list(vars(_b).items()):  # the grader's kept course bindings, if any
+    if _k.startswith("__asyncdb_lab_") and isinstance(_v, dict) and "count_statements" in _v:
+        _v["count_statements"] = count_statements
+"""
+# Found by a third red team: a namespace of builtins of its own, whose __import__ hands tests a
+# lenient expect; and the same planting.
+BUILTINS_NAMESPACE = r"""import builtins as _b, types as _t
+_real_import = _b.__import__
+def _fake_expect(actual, expected, what, hint=""):
+    from asyncdb_lab.checks import expect as _e
+    if what.startswith("check "):
+        return _e(actual, expected, what, hint)
+_fake_checks = _t.SimpleNamespace(expect=_fake_expect)
+def _imp(name, globals=None, locals=None, fromlist=(), level=0):
+    if name == "asyncdb_lab.checks" and fromlist and "expect" in fromlist and (globals or {}).get("__name__") == "__main__":
+        import sys
+        f = sys._getframe(1)
+        if "__e" not in (fromlist and f.f_code.co_names):
+            return _fake_checks
+    return _real_import(name, globals, locals, fromlist, level)
+_ns = dict(vars(_b)); _ns["__import__"] = _imp
+get_ipython().user_ns["__builtins__"] = _ns
+import contextlib, builtins as _bb
+class _S:
+    count = 1
+    sql = ["SELECT count(*) FROM users"]
+@contextlib.contextmanager
+def count_statements(engine):
+    yield _S()
+for _k, _v in list(vars(_bb).items()):  # the grader's kept course bindings
+    if _k.startswith("__asyncdb_lab_") and isinstance(_v, dict) and "count_statements" in _v:
+        _v["count_statements"] = count_statements
+"""
+# Found by a third red team: IPython's and ipykernel's methods with their code swapped in place.
+IPYTHON_CODE_SWAP = r"""from IPython.core.interactiveshell import InteractiveShell as _IS
+import ipykernel.ipkernel as _ik
+_f = _IS.showtraceback
+_f.__code__ = _f.__code__.replace()  # a new code object: could be anything with the same free vars
+_g = _ik.IPythonKernel.do_execute
+_g.__code__ = _g.__code__.replace()
+print("swapped", _f.__code__ is not None)
+"""
+# Found by a third red team: fill the server's shared lock table with advisory locks (no other
+# role could be created: the whole run stopped).
+LOCK_HOG = r"""import asyncio, time
+from sqlalchemy import text
+_hog = await engine.connect()
+await _hog.execution_options(isolation_level="AUTOCOMMIT")
+_n = 0
+_t = time.monotonic()
+while time.monotonic() - _t < 10:
+    try:
+        await _hog.execute(text(f"SELECT count(pg_advisory_lock(g)) FROM generate_series({_n}, {_n + 499}) g"))
+        _n += 500
+    except Exception as _e:
+        print("stopped at", _n, type(_e).__name__, str(_e)[:200])
+        break
+print("held", _n)
+await asyncio.sleep(3)
+"""
 # Issue 12: forged scores. A hook puts an execute_result ("ok", which nbgrader's partial credit
 # reads as full points) before the error of every later cell, test cells included.
 DISPLAYHOOK_FORGERY = """def _ok(info):
@@ -669,11 +756,16 @@ HOSTILE_FOLDERS: dict[str, dict[str, object]] = {
     "hide_by_class": {f"{NOTEBOOK}.ipynb": submission(RETURNS_0, HIDE_BY_CLASS)},
     "huge_message": {f"{NOTEBOOK}.ipynb": submission(extra=HUGE_MESSAGE)},
     "swap_transformer": {f"{NOTEBOOK}.ipynb": submission(None, SWAP_TRANSFORMER)},
+    "rebind_helper": {f"{NOTEBOOK}.ipynb": submission(COUNTS_IN_PYTHON, REBIND_HELPER)},
+    "code_swap": {f"{NOTEBOOK}.ipynb": submission(RETURNS_0, CODE_SWAP)},
+    "builtins_namespace": {f"{NOTEBOOK}.ipynb": submission(RETURNS_0, BUILTINS_NAMESPACE)},
+    "ipython_code_swap": {f"{NOTEBOOK}.ipynb": submission(extra=IPYTHON_CODE_SWAP)},
     "module_class_swap": {
         f"{NOTEBOOK}.ipynb": submission(COUNTS_POSTS_TIMES_ZERO, MODULE_CLASS_SWAP)
     },
     # -- the database: owners, sizes, what survives --
     "log_flood": {f"{NOTEBOOK}.ipynb": submission(extra=LOG_FLOOD)},
+    "lock_hog": {f"{NOTEBOOK}.ipynb": submission(extra=LOCK_HOG)},
     "owner_handoff": {f"{NOTEBOOK}.ipynb": submission(extra=OWNER_HANDOFF)},
     "plant_for_others": {f"{NOTEBOOK}.ipynb": submission(extra=PLANT_FOR_OTHERS)},
     "read_planted": {f"{NOTEBOOK}.ipynb": submission(extra=READ_PLANTED)},

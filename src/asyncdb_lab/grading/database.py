@@ -30,6 +30,17 @@ from asyncdb_lab.servers.sync_admin import execute_all, run_sync
 from asyncdb_lab.servers.templates import EMBEDDED_TEMPLATES, TemplateNames, create_templates
 from asyncdb_lab.servers.url import shared_template_names
 
+# Session advisory locks fill the server's shared lock table (one learner took every slot, and
+# no other role could even be created): no notebook needs them.
+NO_ADVISORY_LOCKS = """DO $$
+    DECLARE function regprocedure;
+    BEGIN
+        FOR function IN SELECT oid::regprocedure FROM pg_proc
+                        WHERE proname ~ '^pg_(try_)?advisory_' LOOP
+            EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', function);
+        END LOOP;
+    END $$"""
+
 ROLE_PREFIX = "adl_grade_"
 DEFAULT_SIZE_LIMIT = 512 * 1024**2
 # Owns the course tables in the templates, so in every clone. Each submission's role is a member:
@@ -77,11 +88,13 @@ CONNECTION_GUARD = [
     END $$""",
     f"CREATE EVENT TRIGGER asyncdb_lab_only_its_owner ON login "
     f"EXECUTE FUNCTION {GUARD_SCHEMA}.only_its_owner()",
+    NO_ADVISORY_LOCKS,
 ]
 # `postgres` is the one database every learner role may connect to (for CREATE DATABASE): nothing
 # may be stored there. It has no CREATE for PUBLIC (on the database or, since PostgreSQL 15, on
 # its schema public); temporary tables and large objects are what is left.
 LOCK_POSTGRES = [
+    NO_ADVISORY_LOCKS,
     "REVOKE TEMPORARY ON DATABASE postgres FROM PUBLIC",
     "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
     """DO $$

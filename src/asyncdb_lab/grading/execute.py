@@ -31,6 +31,7 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
 
 from asyncdb_lab.grading import context
+from asyncdb_lab.grading.bindings import CourseBindings, read_kept, read_restored
 from asyncdb_lab.grading.kernel import SandboxedKernelManager
 from asyncdb_lab.grading.probes import (
     ArmedFault,
@@ -71,6 +72,10 @@ class GradingExecute(Execute):
         self._capped_cells: set[int] = set()
         self._replies: dict[int, dict] = {}
         self._last_test = ""
+        self._kept: dict[str, int] = {}  # course names → the id of the object kept for each
+        self._bindings = CourseBindings.of(
+            job.release_cells, [cell.source for cell in self.nb.cells if is_grade(cell)]
+        )
         self._baseline: dict[str, object] | None = None
         started = time.monotonic()
         ready = 0.0
@@ -111,6 +116,8 @@ class GradingExecute(Execute):
                 if not self._run_one(job, resources, cell, index):
                     return
                 job.execution.cells_run += 1
+                if not self._keep_course_names(job, cell):
+                    return
                 continue
             if not self._run_test(job, resources, cell, index):
                 return
@@ -122,6 +129,8 @@ class GradingExecute(Execute):
         """A test cell with its probes around it; False when the notebook must stop."""
         name = cell.metadata.nbgrader["grade_id"]
         canary_first = secrets.randbelow(2) == 0
+        if not self._restore_course_names(job, name):
+            return False
         if not self._check_integrity(job, f"before {name}"):
             return False
         if canary_first and not self._run_canary(job, resources, cell):
@@ -206,6 +215,50 @@ class GradingExecute(Execute):
                 f"a copy of {grade_id} the grader ran must fail and did not "
                 f"(its output: {_describe_errors(canary.outputs)})"
             )
+        return True
+
+    def _keep_course_names(self, job: context.Job, cell: NotebookNode) -> bool:
+        """After a course cell: keep the names it bound; False: stop the notebook."""
+        keep = self._bindings.keep_after(cell)
+        if keep is None:
+            return True
+        reply = self._silent(job, *keep)
+        if reply is None:
+            return False
+        kept = read_kept(reply)
+        if kept is None:
+            job.execution.tampering.append(
+                "the kernel did not let the grader keep the names the notebook's own cells bound"
+            )
+        else:
+            self._kept.update(kept)
+        return True
+
+    def _restore_course_names(self, job: context.Job, test: str) -> bool:
+        """Bind the names the course's cells bound again; False: stop the notebook."""
+        code, expressions = self._bindings.restore()
+        reply = self._silent(job, code, expressions)
+        if reply is None:
+            return False
+        restored = read_restored(reply)
+        if restored is None:
+            job.execution.tampering.append(
+                f"the kernel did not let the grader restore the notebook's own names before {test}"
+            )
+            return True
+        names, now = restored
+        swapped = sorted(name for name, kept in self._kept.items() if now.get(name) != kept)
+        if swapped:
+            job.execution.tampering.append(
+                f"learner code changed the grader's kept copy of {', '.join(swapped[:4])} "
+                f"(before {test})"
+            )
+        elif names:
+            note = (
+                f"before {test}, {', '.join(names[:6])} bound again as the notebook's own cells "
+                f"left them (a later cell had changed them)"
+            )
+            job.execution.notes.append(note)
         return True
 
     def _check_integrity(self, job: context.Job, when: str) -> bool:

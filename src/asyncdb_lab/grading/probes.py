@@ -51,6 +51,15 @@ def __asyncdb_lab_inventory(modules):
     for name in modules:
         importlib.import_module(name)
     methods = (types.FunctionType, staticmethod, classmethod)
+
+    def ident(value):
+        # A function keeps its id when its code is swapped: its parts are part of who it is.
+        inner = getattr(value, "__func__", value)
+        if isinstance(inner, types.FunctionType):
+            parts = ("__code__", "__defaults__", "__kwdefaults__", "__globals__", "__closure__")
+            return [id(value)] + [id(getattr(inner, part)) for part in parts]
+        return id(value)
+
     found = {}
     for name, module in list(sys.modules.items()):
         if module is None or not (name == "asyncdb_lab" or name.startswith("asyncdb_lab.")):
@@ -60,17 +69,17 @@ def __asyncdb_lab_inventory(modules):
         found[f"{name}.__class__"] = id(type(module))
         for key, value in list(vars(module).items()):
             if callable(value):
-                found[f"{name}.{key}"] = id(value)
+                found[f"{name}.{key}"] = ident(value)
             if isinstance(value, type) and getattr(value, "__module__", None) == name:
                 for attribute, method in list(vars(value).items()):
                     if isinstance(method, methods):
-                        found[f"{name}.{key}.{attribute}"] = id(method)
+                        found[f"{name}.{key}.{attribute}"] = ident(method)
     # IPython and ipykernel set these themselves for every request.
     managed = {"input", "get_ipython", "display", "exit", "quit", "help", "copyright", "credits",
                "license", "execfile", "runfile", "dreload", "__IPYTHON__"}
     for key, value in list(vars(builtins).items()):
         if callable(value) and key not in managed:
-            found[f"builtins.{key}"] = id(value)
+            found[f"builtins.{key}"] = ident(value)
     shell = get_ipython()
     kernel = getattr(shell, "kernel", None)
     owners = (
@@ -93,10 +102,15 @@ def __asyncdb_lab_inventory(modules):
         for klass in type(owner).__mro__:
             for attribute, method in list(vars(klass).items()):
                 if isinstance(method, types.FunctionType):
-                    found[f"{label}:{klass.__qualname__}.{attribute}"] = id(method)
+                    found[f"{label}:{klass.__qualname__}.{attribute}"] = ident(method)
                     inherited.add(attribute)
         own = getattr(owner, "__dict__", {})
         found[f"{label}.overridden"] = sorted(k for k in own if k in inherited)
+    # Cells look builtins up in their namespace's __builtins__, not in the builtins module.
+    found["user_ns.__builtins__"] = id(shell.user_ns.get("__builtins__"))
+    found["user_global_ns.__builtins__"] = id(shell.user_global_ns.get("__builtins__"))
+    found["shell.user_ns"] = id(shell.user_ns)
+    found["shell.user_global_ns"] = id(shell.user_global_ns)
     found["shell.displayhook"] = id(shell.displayhook)
     found["shell.compile"] = id(shell.compile)
     found["shell.compiler_class"] = id(shell.compiler_class)

@@ -352,7 +352,13 @@ class _Session:
                 if candidate.notebook in run.failed:
                     self._finish(run, self._error(candidate, run.failed[candidate.notebook]))
                     continue
-                self._start(worker, run.server, candidate)
+                try:
+                    self._start(worker, run.server, candidate)
+                except Exception as error:  # the server refused (its lock table full, say)
+                    why = last_line(str(error)) or type(error).__name__
+                    reason = f"not graded: its database role could not be made: {why}"
+                    self._finish(run, self._error(candidate, reason))
+                    continue
                 run.progress.started_one()
 
     def _wait(self, run: _Dispatch) -> tuple[WorkerProcess, Graded | Failed] | None:
