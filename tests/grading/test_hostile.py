@@ -103,9 +103,11 @@ class LogSizes:
 
     def _sample(self) -> None:
         while not self.done.wait(0.05):
-            for log in self.runtime.rglob("postgres.log"):
-                with contextlib.suppress(OSError):  # its folder goes at the end of the run
-                    self.largest = max(self.largest, log.stat().st_size)
+            # Folders come and go while they are listed (a server's goes at the end of a run).
+            with contextlib.suppress(OSError):
+                for log in self.runtime.rglob("postgres.log"):
+                    with contextlib.suppress(OSError):
+                        self.largest = max(self.largest, log.stat().st_size)
 
 
 SERVER_LOGS: dict[str, int] = {}

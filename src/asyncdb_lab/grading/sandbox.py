@@ -14,6 +14,7 @@ import json
 import os
 import pwd
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -222,16 +223,32 @@ def memory_limit_hit(spec: SandboxSpec | None) -> bool:
     return False
 
 
-def remove_cgroups(spec: SandboxSpec | None, *, seconds: float = 5.0) -> list[str]:
-    """Remove the kernel's cgroups once its processes are gone; return those still there."""
+def remove_cgroups(spec: SandboxSpec | None, *, seconds: float = 10.0) -> list[str]:
+    """Kill whatever still runs in the kernel's cgroups and remove them; return those left.
+
+    The grade command may not know every process of a kernel (one killed while it started, say):
+    its cgroup does.
+    """
     left = list(spec.cgroups) if spec is not None else []
     deadline = time.monotonic() + seconds
     while left:
+        for folder in left:
+            _kill_members(folder)
         left = [folder for folder in left if not _rmdir(folder)]
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.02)
     return left
+
+
+def _kill_members(folder: str) -> None:
+    try:
+        members = Path(folder, "cgroup.procs").read_text().split()
+    except OSError:
+        return
+    for pid in members:
+        with contextlib.suppress(ProcessLookupError, PermissionError, ValueError):
+            os.kill(int(pid), signal.SIGKILL)
 
 
 def sweep_orphan_cgroups() -> None:
