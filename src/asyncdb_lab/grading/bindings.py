@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from nbformat import NotebookNode
 
+from asyncdb_lab.grading.probes import expression_value
+
 KEPT_EXPRESSION = "kept"
 RESTORED_EXPRESSION = "restored"
 
@@ -128,7 +130,7 @@ class CourseBindings:
 
 def read_kept(reply: dict | None) -> dict[str, int] | None:
     """The ids of what a keep kept, from its execute reply; None if it did not answer."""
-    value = _expression_value(reply, KEPT_EXPRESSION)
+    value = expression_value(reply, KEPT_EXPRESSION)
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, int) for k, v in value.items()
     ):
@@ -138,7 +140,7 @@ def read_kept(reply: dict | None) -> dict[str, int] | None:
 
 def read_restored(reply: dict | None) -> tuple[list[str], dict[str, int]] | None:
     """The names a restore changed back and the ids the names hold now; None: no answer."""
-    value = _expression_value(reply, RESTORED_EXPRESSION)
+    value = expression_value(reply, RESTORED_EXPRESSION)
     if not (isinstance(value, tuple) and len(value) == 2):
         return None
     names, now = value
@@ -147,18 +149,6 @@ def read_restored(reply: dict | None) -> tuple[list[str], dict[str, int]] | None
     if not isinstance(now, dict) or not all(isinstance(v, int) for v in now.values()):
         return None
     return names, now
-
-
-def _expression_value(reply: dict | None, name: str) -> object:
-    if not reply or reply.get("status") != "ok":
-        return None
-    value = (reply.get("user_expressions") or {}).get(name) or {}
-    if value.get("status") != "ok":
-        return None
-    try:
-        return ast.literal_eval(value.get("data", {}).get("text/plain", ""))
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return None
 
 
 def _text(source: str | list[str]) -> str:

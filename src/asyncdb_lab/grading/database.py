@@ -262,14 +262,8 @@ async def _drop_role(
             "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", role
         ):
             await asyncio.sleep(0.02)
-        names = await conn.fetch(
-            "SELECT datname FROM pg_database WHERE datdba = "
-            "(SELECT oid FROM pg_roles WHERE rolname = $1)",
-            role,
-        )
-        for (name,) in names:
-            await drop_database(conn, name)
-        handed_over = await _drop_shared_owners_databases(conn, templates)
+        own = await _drop_databases_owned_by(conn, role, templates)
+        handed_over = await _drop_databases_owned_by(conn, TABLE_OWNER, templates)
         copies = await _drop_databases_holding_its_objects(conn, role, templates)
         # What it made in `postgres` itself (nothing can be made there, see LOCK_POSTGRES), and
         # privileges granted to it there.
@@ -277,7 +271,7 @@ async def _drop_role(
         await conn.execute(f'DROP ROLE IF EXISTS "{role}"')
     finally:
         await conn.close()
-    dropped = {"backends": int(terminated or 0), "databases": len(names)}
+    dropped = {"backends": int(terminated or 0), "databases": own}
     if handed_over:
         dropped["handed_over"] = handed_over
     if copies:
@@ -297,18 +291,22 @@ async def _drop_databases_holding_its_objects(
         role,
         sorted(templates),
     )
-    for (name,) in names:
-        await drop_database(conn, name)
-    return len(names)
+    return await _drop_each(conn, names)
 
 
-async def _drop_shared_owners_databases(conn: Any, templates: frozenset[str]) -> int:
+async def _drop_databases_owned_by(conn: Any, owner: str, templates: frozenset[str]) -> int:
+    """Its own databases; or those a learner handed to the course tables' owner (not templates)."""
     names = await conn.fetch(
         "SELECT datname FROM pg_database WHERE datdba = "
         "(SELECT oid FROM pg_roles WHERE rolname = $1) AND NOT datname = ANY($2::text[])",
-        TABLE_OWNER,
+        owner,
         sorted(templates),
     )
-    for (name,) in names:
+    return await _drop_each(conn, names)
+
+
+async def _drop_each(conn: Any, rows: list[Any]) -> int:
+    """Drop the database each row names (its first column); how many there were."""
+    for (name,) in rows:
         await drop_database(conn, name)
-    return len(names)
+    return len(rows)

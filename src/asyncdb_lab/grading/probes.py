@@ -151,16 +151,28 @@ def inventory_request() -> tuple[str, dict[str, str]]:
 
 def read_inventory(reply: dict | None) -> dict[str, object] | None:
     """The inventory in an execute reply's content, or None if the reply carries none."""
+    text = expression_value(reply, INVENTORY_EXPRESSION)
+    if not isinstance(text, str):
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def expression_value(reply: dict | None, name: str) -> object:
+    """The value of user expression `name` in an execute reply's content (a Python literal),
+    or None if the request failed, the expression raised or its value is not a literal."""
     if not reply or reply.get("status") != "ok":
         return None
-    value = (reply.get("user_expressions") or {}).get(INVENTORY_EXPRESSION) or {}
+    value = (reply.get("user_expressions") or {}).get(name) or {}
     if value.get("status") != "ok":
         return None
     try:
-        found = json.loads(ast.literal_eval(value.get("data", {}).get("text/plain", "")))
-    except (TypeError, ValueError, SyntaxError, MemoryError, RecursionError):
+        return ast.literal_eval(value.get("data", {}).get("text/plain", ""))
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         return None
-    return found if isinstance(found, dict) else None
 
 
 def replaced(baseline: dict[str, object], now: dict[str, object]) -> list[str]:
