@@ -93,13 +93,30 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
 
 
 def stop_process_group(process: subprocess.Popen) -> None:
-    """SIGTERM the group `process` leads, as Ctrl-C in its terminal would; SIGKILL after 30 s."""
+    """SIGTERM the group `process` leads, as Ctrl-C in its terminal would; SIGKILL after 30 s.
+
+    Returns once every process of the group has ended, not only its leader: `make` exits on
+    SIGTERM while the server it started is still shutting down (and still holds its port).
+    """
+    members = _group_members(process.pid)
     os.killpg(process.pid, signal.SIGTERM)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+    _, still_running = psutil.wait_procs(members, timeout=30)
+    if still_running or process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        psutil.wait_procs(still_running, timeout=10)
+
+
+def _group_members(pgid: int) -> list[psutil.Process]:
+    members = []
+    for candidate in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if candidate.pid != pgid and os.getpgid(candidate.pid) == pgid:
+                members.append(candidate)
+    return members
 
 
 def alive(pid: int) -> bool:
