@@ -8,19 +8,27 @@ WORKSPACE ?= workspace
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test test-fast mutants stress lint format notebooks benchmark benchmark-grading clean
+.PHONY: help install lock lab test test-fast mutants stress lint format notebooks benchmark benchmark-grading clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Async DB Lab needs Python 3.11 or newer; this is " + sys.version.split()[0] + ". Run make with PYTHON=python3.11 (or newer).")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --constraint requirements.lock -e ".[dev]"
 	@touch $@
 
-install: $(INSTALLED) ## Create .venv and install the course into it (quick when already done)
+install: $(INSTALLED) ## Create .venv and install the course into it, at the versions requirements.lock pins
+
+lock: ## Pin the newest versions pyproject.toml allows into requirements.lock (then run make test)
+	@rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)-lock/bin/python -m pip install --quiet -e ".[dev]"
+	@{ sed -n '/^#/p' requirements.lock; $(VENV)-lock/bin/python -m pip freeze --exclude-editable | grep -iv '^asyncdb-lab'; } > requirements.lock.new
+	@mv requirements.lock.new requirements.lock && rm -rf $(VENV)-lock
+	@echo "requirements.lock updated; 'make test' installs and tests those versions"
 
 # JupyterLab's terminals get the course's commands on PATH and know where the workspace is.
 # They run your $$SHELL as an interactive shell that is not a login shell: JupyterLab would
