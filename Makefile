@@ -64,8 +64,9 @@ format: $(INSTALLED) ## Format the code with ruff and apply safe fixes
 notebooks: $(INSTALLED) ## Rebuild solutions/ from sources/ (and notebook 12 from the question bank), then notebooks/ (nbgrader)
 	$(BIN)/asyncdb-lab release
 
-benchmark: $(INSTALLED) ## Measure start-up and whole-course run times (see benchmarks/)
+benchmark: $(INSTALLED) ## Measure start-up, learner waits and whole-course run times (see benchmarks/)
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/learner.py
 	$(BIN)/python benchmarks/course.py
 
 benchmark-grading: $(INSTALLED) ## Time `asyncdb-lab grade` against sequential nbgrader (minutes)
