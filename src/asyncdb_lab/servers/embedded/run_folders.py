@@ -69,10 +69,25 @@ def _memory_backed_root() -> Path | None:
     return shm if free >= _MIN_FREE_MEMORY_BYTES and os.access(shm, os.W_OK) else None
 
 
+def _temp_root() -> Path:
+    temp = Path(tempfile.gettempdir())
+    # As root, PostgreSQL's service user must reach the server folders: a private TMPDIR won't do.
+    if os.geteuid() == 0 and not all_world_searchable(temp):
+        return Path("/tmp")
+    return temp
+
+
+def all_world_searchable(folder: Path) -> bool:
+    try:
+        return all(path.stat().st_mode & 0o001 for path in [folder, *folder.parents])
+    except OSError:
+        return False
+
+
 def base_path() -> Path:
     """The per-user folder that holds the server folders (it may not exist)."""
     configured = os.environ.get(RUNTIME_DIR_ENV)
-    root = Path(configured) if configured else _memory_backed_root() or Path(tempfile.gettempdir())
+    root = Path(configured) if configured else _memory_backed_root() or _temp_root()
     if len(str(root)) > _MAX_BASE_LENGTH:
         root = Path("/tmp")
     return root / f"asyncdb-lab-{os.getuid()}"
