@@ -22,7 +22,7 @@ $(INSTALLED): pyproject.toml requirements.lock
 
 install: $(INSTALLED) ## Create .venv and install the course into it, at the versions requirements.lock pins
 
-lock: ## Pin the newest versions pyproject.toml allows into requirements.lock (then run make test)
+lock: ## Pin the newest versions pyproject.toml allows into requirements.lock; test and commit it after
 	@rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
 	$(VENV)-lock/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)-lock/bin/python -m pip install --quiet -e ".[dev]"
@@ -35,9 +35,14 @@ lock: ## Pin the newest versions pyproject.toml allows into requirements.lock (t
 # otherwise start a login shell (when its output is not a terminal), whose /etc/profile (Debian)
 # or path_helper (macOS) sets PATH afresh and drops .venv/bin.
 LAB_TERMINAL := --ServerApp.terminado_settings="shell_command=[\"$${SHELL:-/bin/sh}\",\"-i\"]"
+# Only this JupyterLab reads lab_config/ (first on JUPYTER_CONFIG_PATH): it disables nbgrader's
+# lab extension (Formgrader, Assignment and Course List, Create Assignment, Validate) and its
+# server extensions. Instructors who start `jupyter lab` themselves (in grader/) keep them all.
+LAB_CONFIG := $(abspath src/asyncdb_lab/learner/lab_config)
 lab: $(INSTALLED) ## Copy new notebooks into your workspace (never overwriting), open JupyterLab there
 	$(BIN)/asyncdb-lab workspace --workspace "$(WORKSPACE)"
 	PATH="$(abspath $(BIN)):$$PATH" ASYNCDB_LAB_WORKSPACE="$(abspath $(WORKSPACE))" \
+		JUPYTER_CONFIG_PATH="$(LAB_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 		$(BIN)/jupyter lab --notebook-dir="$(WORKSPACE)" $(ROOT_FLAG) $(LAB_TERMINAL) $(LAB_ARGS)
 
 test: $(INSTALLED) ## Run every test, the slow ones included

@@ -1,18 +1,20 @@
 """`make lab`: makes the learner's workspace, starts JupyterLab there (headless, until its HTTP API
-answers) with nbgrader's Validate working, never overwrites the learner's work, stops cleanly."""
+answers) without nbgrader's instructor panels and Validate button (an instructor's own JupyterLab
+keeps them), never overwrites the learner's work, stops cleanly."""
 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import re
 import secrets
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,9 +26,20 @@ import pytest
 from support.learner import learner_notebook, solution_sources
 from support.processes import stop_process_group
 
+from asyncdb_lab.learner.workspace import LAB_CONFIG_DIR, content_hash, kernel_metadata
 from asyncdb_lab.settings import REPO
 
 NOTEBOOK = "00_start_here/00_start_here.ipynb"
+NBGRADER_LAB_EXTENSION = "@jupyter/nbgrader"
+# A page of each of nbgrader's server extensions: formgrader, course_list, assignment_list and
+# validate_assignment (whose handler answers POST; any other method says it exists).
+NBGRADER_PAGES = [
+    "/formgrader",
+    "/formgraders",
+    "/assignments",
+    "/courses",
+    "/assignments/validate",
+]
 
 
 def _free_port() -> int:
@@ -46,13 +59,20 @@ class Lab:
         with urllib.request.urlopen(self.url(path), timeout=30) as response:
             return response.read()
 
-    def post(self, path: str, form: dict[str, str], timeout: float) -> dict:
-        data = urllib.parse.urlencode(form).encode()
-        with urllib.request.urlopen(self.url(path), data=data, timeout=timeout) as response:
-            return json.load(response)
-
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}{'&' if '?' in path else '?'}token={self.token}"
+        return f"http://127.0.0.1:{self.port}{self._with_token(path)}"
+
+    def _with_token(self, path: str) -> str:
+        return f"{path}{'&' if '?' in path else '?'}token={self.token}"
+
+    def status(self, path: str) -> int:
+        """The HTTP status of GET `path`, redirects not followed."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request("GET", self._with_token(path))
+            return connection.getresponse().status
+        finally:
+            connection.close()
 
     def root_dirs(self) -> list[Path]:
         return [
@@ -64,28 +84,54 @@ class Lab:
 @contextmanager
 def make_lab(tmp_path: Path, workspace: Path, name: str) -> Iterator[Lab]:
     """`make lab WORKSPACE=…` on a free port; stopped (and its port closed) at the end."""
-    lab = Lab(
+    lab = _new_lab(tmp_path, name)
+    command = [
+        "make",
+        "lab",
+        f"WORKSPACE={workspace}",
+        f"LAB_ARGS={' '.join(_server_args(lab))}",
+    ]
+    with _serving(lab, command, REPO):
+        yield lab
+
+
+@contextmanager
+def instructor_lab(tmp_path: Path) -> Iterator[Lab]:
+    """`jupyter lab` started by hand in grader/, as an instructor starts it."""
+    lab = _new_lab(tmp_path, "instructor")
+    command = [str(REPO / ".venv" / "bin" / "jupyter"), "lab", *_server_args(lab)]
+    command += ["--allow-root"] if os.geteuid() == 0 else []
+    with _serving(lab, command, REPO / "grader"):
+        yield lab
+
+
+def _new_lab(tmp_path: Path, name: str) -> Lab:
+    return Lab(
         _free_port(), secrets.token_hex(8), tmp_path / f"runtime-{name}", tmp_path / f"{name}.log"
     )
+
+
+def _server_args(lab: Lab) -> list[str]:
+    return [
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={lab.port}",
+        f"--IdentityProvider.token={lab.token}",
+        "--ServerApp.port_retries=0",
+    ]
+
+
+@contextmanager
+def _serving(lab: Lab, command: list[str], cwd: Path) -> Iterator[None]:
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(lab.runtime), BROWSER="false")
+    env.pop("JUPYTER_CONFIG_PATH", None)
     with lab.log.open("w") as log:
         process = subprocess.Popen(
-            [
-                "make",
-                "lab",
-                f"WORKSPACE={workspace}",
-                f"LAB_ARGS=--no-browser --ip=127.0.0.1 --port={lab.port} "
-                f"--IdentityProvider.token={lab.token} --ServerApp.port_retries=0",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
             _wait_for_api(lab, process, timeout=120)
-            yield lab
+            yield
         finally:
             stop_process_group(process)
     with pytest.raises(OSError):
@@ -101,18 +147,22 @@ def test_make_lab_makes_the_workspace_opens_jupyterlab_there_and_keeps_the_learn
 
     with make_lab(tmp_path, workspace, "first") as lab:
         assert "added 00_start_here/00_start_here.ipynb" in lab.log.read_text()
-        assert mine.read_bytes() == (REPO / "notebooks" / NOTEBOOK).read_bytes()
+        # The course's notebook, with the kernel metadata this JupyterLab will write.
+        assert content_hash(mine) == content_hash(REPO / "notebooks" / NOTEBOOK)
+        stamped = {key: _metadata(mine)[key] for key in ("kernelspec", "language_info")}
+        assert stamped == kernel_metadata("python3")
         assert lab.root_dirs() == [workspace]
         specs = json.loads(lab.get("/api/kernelspecs"))
         assert "python3" in specs["kernelspecs"]
-        # nbgrader's lab extension (the Validate button) is loaded, and its server side validates
-        # a workspace notebook: the untouched one fails on its visible tests.
-        assert "@jupyter/nbgrader" in _federated_extensions(lab.get("/lab").decode())
-        validated = lab.post("/assignments/validate", {"path": NOTEBOOK}, timeout=180)
-        assert validated["success"] is True, validated
-        failed = validated["value"]["failed"]
-        assert len(failed) == 2, validated["value"]
-        assert all("NotImplementedError" in cell["raw_error"] for cell in failed)
+        # nbgrader is installed, but none of it reaches the learner: its lab extension (the
+        # Formgrader, Assignment List, Course List and Create Assignment panels, the Nbgrader
+        # menu, the Validate button) is disabled, and its server extensions are not loaded.
+        page = _page_config(lab.get("/lab").decode())
+        assert NBGRADER_LAB_EXTENSION in [e["name"] for e in page["federated_extensions"]]
+        assert NBGRADER_LAB_EXTENSION in page["disabledExtensions"], page["disabledExtensions"]
+        assert {path: lab.status(path) for path in NBGRADER_PAGES} == dict.fromkeys(
+            NBGRADER_PAGES, 404
+        )
 
     # The learner solves the exercise; the next `make lab` leaves the notebook alone.
     nbformat.write(learner_notebook("00_start_here", solution_sources("00_start_here")), mine)
@@ -122,9 +172,29 @@ def test_make_lab_makes_the_workspace_opens_jupyterlab_there_and_keeps_the_learn
         assert "nothing to copy" in lab.log.read_text()
         assert lab.root_dirs() == [workspace]
         assert mine.read_bytes() == solved
-        validated = lab.post("/assignments/validate", {"path": NOTEBOOK}, timeout=180)
-        assert validated == {"success": True, "value": {}}, validated
     assert mine.read_bytes() == solved
+
+
+def test_the_learners_configuration_disables_every_server_extension_nbgrader_installs():
+    """nbgrader enables its server extensions in the virtual environment's configuration; the
+    learner's configuration (which `make lab` puts first on JUPYTER_CONFIG_PATH) turns each off."""
+    venv_config = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d"
+    installed = json.loads((venv_config / "nbgrader.json").read_text())
+    installed = installed["ServerApp"]["jpserver_extensions"]
+    learner = json.loads((LAB_CONFIG_DIR / "jupyter_server_config.json").read_text())
+    assert learner["ServerApp"]["jpserver_extensions"] == dict.fromkeys(installed, False)
+    assert str(LAB_CONFIG_DIR.relative_to(REPO)) in (REPO / "Makefile").read_text()
+
+
+@pytest.mark.slow
+def test_an_instructors_own_jupyterlab_in_grader_keeps_nbgrader(tmp_path: Path):
+    """What `make lab` disables is its own configuration, not the installation's."""
+    with instructor_lab(tmp_path) as lab:
+        page = _page_config(lab.get("/lab").decode())
+        assert NBGRADER_LAB_EXTENSION in [e["name"] for e in page["federated_extensions"]]
+        assert NBGRADER_LAB_EXTENSION not in page["disabledExtensions"]
+        missing = [path for path in NBGRADER_PAGES if lab.status(path) == 404]
+        assert missing == [], lab.log.read_text()
 
 
 @pytest.mark.slow
@@ -171,12 +241,16 @@ async def _in_terminal(lab: Lab, command: str, until: str, timeout: float = 60) 
     return said
 
 
-def _federated_extensions(page: str) -> list[str]:
+def _page_config(page: str) -> dict:
     found = re.search(
         r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S
     )
     assert found, "JupyterLab's page has no config data"
-    return [extension["name"] for extension in json.loads(found.group(1))["federated_extensions"]]
+    return json.loads(found.group(1))
+
+
+def _metadata(notebook: Path) -> dict:
+    return json.loads(notebook.read_text(encoding="utf-8"))["metadata"]
 
 
 def _wait_for_api(lab: Lab, process: subprocess.Popen[bytes], timeout: float) -> None:

@@ -3,21 +3,28 @@ overwritten, a newer course version announced, and reset only on request, with a
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client.manager import start_new_kernel
 from support.learner import REPO, asyncdb_lab, release
 
 from asyncdb_lab.errors import AsyncDbLabError
 from asyncdb_lab.learner.workspace import (
+    KERNEL_METADATA,
+    content_hash,
+    kernel_metadata,
     newer_upstream,
     reset_notebook,
     resolve_notebook,
     sync_workspace,
 )
+
+NOTEBOOK_00 = "00_start_here/00_start_here.ipynb"
 
 
 def course_with(tmp_path: Path, *topics: str) -> Path:
@@ -43,6 +50,17 @@ def edit(path: Path, text: str) -> None:
     nbformat.write(notebook, path)
 
 
+def metadata(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))["metadata"]
+
+
+def set_kernel_metadata(path: Path, kernel: dict) -> None:
+    """What JupyterLab does to a notebook it opens with another kernel (and saves)."""
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.update(kernel)
+    nbformat.write(notebook, path)
+
+
 def test_the_first_sync_makes_the_workspace_with_every_course_file(tmp_path: Path):
     course = course_with(tmp_path, "00_intro", "01_more")
     (course / "01_more" / "data.csv").write_text("id\n1\n")
@@ -55,9 +73,76 @@ def test_the_first_sync_makes_the_workspace_with_every_course_file(tmp_path: Pat
         "01_more/01_more.ipynb",
         "01_more/data.csv",
     ]
+    data = "01_more/data.csv"
+    assert (workspace / data).read_bytes() == (course / data).read_bytes()
     for relative in report.added:
-        assert (workspace / relative).read_bytes() == (course / relative).read_bytes()
+        assert content_hash(workspace / relative) == content_hash(course / relative)
+        if relative.endswith(".ipynb"):  # the same notebook, but for the learner's kernel
+            stamped = {key: metadata(workspace / relative)[key] for key in KERNEL_METADATA}
+            assert stamped == kernel_metadata("python3")
+            unstamped = nbformat.read(workspace / relative, as_version=4)
+            unstamped.metadata.update(metadata(course / relative))
+            assert nbformat.writes(unstamped) + "\n" == (course / relative).read_text()
     assert not (workspace / ".keep").exists()
+
+
+def test_a_copied_notebook_has_the_metadata_jupyterlab_writes_when_its_kernel_connects(
+    tmp_path: Path,
+):
+    """JupyterLab (NotebookPanel._updateSpec and _updateLanguage) writes the kernelspec's name,
+    display_name and language, and the kernel_info reply's language_info, into the notebook as
+    soon as its kernel connects; anything different marks an untouched notebook modified."""
+    workspace = tmp_path / "workspace"
+    sync_workspace(workspace)
+    copied = metadata(workspace / NOTEBOOK_00)
+    manager, client = start_new_kernel(kernel_name=copied["kernelspec"]["name"])
+    try:
+        reply = client.kernel_info(reply=True, timeout=60)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    spec = manager.kernel_spec
+    assert spec is not None
+    assert copied["kernelspec"] == {
+        "name": manager.kernel_name,
+        "display_name": spec.display_name,
+        "language": spec.language,
+    }
+    assert copied["language_info"] == reply["content"]["language_info"]
+    # The course's own notebook names the kernel as installed (so an instructor opening it in
+    # JupyterLab sees it unmodified too, but for language_info, which depends on the Python).
+    assert metadata(REPO / "notebooks" / NOTEBOOK_00)["kernelspec"] == copied["kernelspec"]
+
+
+def test_a_notebook_the_learner_has_is_never_stamped(tmp_path: Path):
+    course = course_with(tmp_path, "00_intro")
+    workspace = tmp_path / "workspace"
+    sync_workspace(workspace, course)
+    mine = workspace / "00_intro" / "00_intro.ipynb"
+    elsewhere = {"language_info": {"name": "python", "version": "3.99.0"}}
+    set_kernel_metadata(mine, elsewhere)  # saved by a JupyterLab on another Python
+    before = mine.read_bytes()
+
+    report = sync_workspace(workspace, course)
+
+    assert report.added == [] and report.newer_upstream == []
+    assert mine.read_bytes() == before
+
+
+def test_a_course_change_of_kernel_metadata_only_is_not_announced(tmp_path: Path):
+    course = course_with(tmp_path, "00_intro")
+    workspace = tmp_path / "workspace"
+    sync_workspace(workspace, course)
+    set_kernel_metadata(
+        course / "00_intro" / "00_intro.ipynb",
+        {"kernelspec": {"display_name": "Py", "language": "python", "name": "python3"}},
+    )
+
+    assert sync_workspace(workspace, course).newer_upstream == []
+    assert newer_upstream(workspace, course) == []
+    # A change of content still is.
+    add_topic(course, "00_intro", "\nA clearer explanation.")
+    assert newer_upstream(workspace, course) == ["00_intro"]
 
 
 def test_a_second_sync_keeps_the_learners_edits_and_adds_new_notebooks(tmp_path: Path):
@@ -108,7 +193,8 @@ def test_a_changed_course_notebook_is_announced_not_copied_and_reset_keeps_a_bac
 
     assert backup is not None and backup.read_bytes() == edited
     assert backup.parent == workspace / "backups" / "00_intro"
-    assert mine.read_bytes() == (course / "00_intro" / "00_intro.ipynb").read_bytes()
+    assert content_hash(mine) == content_hash(course / "00_intro" / "00_intro.ipynb")
+    assert metadata(mine)["language_info"] == kernel_metadata("python3")["language_info"]
     assert newer_upstream(workspace, course) == ["01_more"]
     assert sync_workspace(workspace, course).newer_upstream == ["01_more"]
     # A second reset keeps both backups.

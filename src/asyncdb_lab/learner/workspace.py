@@ -7,10 +7,15 @@ says a newer version exists; `reset_notebook()` switches to it, keeping the old 
 
 What was copied is remembered in <workspace>/.asyncdb-lab/course.json (the hash of each course
 file as copied), which is how a newer version upstream is told apart from the learner's edits.
+
+Each notebook copied gets the learner's own kernel metadata (kernelspec and language_info, as
+JupyterLab writes them once the kernel connects: the Python version differs per learner), so that
+it opens unmodified. Comparisons with the course's notebook (content_hash) ignore that stamp.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -20,6 +25,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from asyncdb_lab.errors import AsyncDbLabError
 from asyncdb_lab.settings import NOTEBOOKS_DIR, REPO, WORKSPACE_ENV
@@ -28,6 +34,11 @@ STATE_DIR = ".asyncdb-lab"
 BACKUPS_DIR = "backups"
 _MANIFEST = "course.json"
 _HINTS_SHOWN = "hints.json"
+# The metadata JupyterLab rewrites when a notebook's kernel connects.
+KERNEL_METADATA = ("kernelspec", "language_info")
+# What `make lab` adds to JUPYTER_CONFIG_PATH: the learner's JupyterLab without nbgrader's
+# instructor panels, menus and Validate button (instructors starting JupyterLab keep them).
+LAB_CONFIG_DIR = Path(__file__).with_name("lab_config")
 
 
 class UsageError(AsyncDbLabError):
@@ -78,13 +89,12 @@ def sync_workspace(workspace: Path, course: Path = NOTEBOOKS_DIR) -> SyncReport:
     for relative in _course_files(course):
         source, target = course / relative, workspace / relative
         key = relative.as_posix()
-        upstream = _file_hash(source)
+        upstream = content_hash(source)
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+            _copy_course_file(source, target)
             manifest[key] = upstream
             report.added.append(key)
-        elif _file_hash(target) == upstream:
+        elif content_hash(target) == upstream:
             manifest[key] = upstream  # the learner's copy is the course's current version
         elif target.suffix == ".ipynb" and _newer_upstream(manifest.get(key), upstream):
             report.newer_upstream.append(relative.parts[0])
@@ -99,11 +109,11 @@ def newer_upstream(workspace: Path, course: Path = NOTEBOOKS_DIR) -> list[str]:
     for topic, source in course_notebooks(course).items():
         key = f"{topic}/{source.name}"
         target = workspace / key
-        upstream = _file_hash(source)
+        upstream = content_hash(source)
         if (
             target.exists()
             and _newer_upstream(manifest.get(key), upstream)
-            and _file_hash(target) != upstream
+            and content_hash(target) != upstream
         ):
             topics.append(topic)
     return topics
@@ -127,10 +137,9 @@ def reset_notebook(topic: str, workspace: Path, course: Path = NOTEBOOKS_DIR) ->
         backup = _backup_path(workspace, topic)
         backup.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(target, backup)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source, target)
+    _copy_course_file(source, target)
     manifest = _read_manifest(workspace)
-    manifest[f"{topic}/{source.name}"] = _file_hash(source)
+    manifest[f"{topic}/{source.name}"] = content_hash(source)
     _write_manifest(workspace, manifest)
     return backup
 
@@ -225,8 +234,72 @@ def _course_files(course: Path) -> list[Path]:
     return files
 
 
-def _file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def content_hash(path: Path) -> str:
+    """A hash of a course file that ignores the kernel metadata of a notebook (what differs
+    between the course's copy, the learner's copy as made and as JupyterLab saves it untouched)."""
+    data = path.read_bytes()
+    notebook = _notebook_json(data) if path.suffix == ".ipynb" else None
+    if notebook is not None:
+        notebook["metadata"] = _without_kernel_metadata(notebook["metadata"])
+        data = json.dumps(notebook, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def _without_kernel_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in metadata.items() if key not in KERNEL_METADATA}
+
+
+def _notebook_json(data: bytes) -> dict[str, Any] | None:
+    """The notebook's JSON, or None when it is not a notebook (a broken file is copied as is)."""
+    try:
+        notebook = json.loads(data)
+    except ValueError:
+        return None
+    if isinstance(notebook, dict) and isinstance(notebook.get("metadata"), dict):
+        return notebook
+    return None
+
+
+def _copy_course_file(source: Path, target: Path) -> None:
+    """Copy `source` (keeping its times, as `make lab` always has); a notebook gets the learner's
+    kernel metadata, so that JupyterLab does not mark it modified as soon as it opens."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    notebook = _notebook_json(source.read_bytes()) if source.suffix == ".ipynb" else None
+    if notebook is None:
+        shutil.copy2(source, target)
+        return
+    kernel_name = notebook["metadata"].get("kernelspec", {}).get("name", "")
+    notebook["metadata"].update(kernel_metadata(kernel_name))
+    target.write_text(_notebook_text(notebook), encoding="utf-8")
+    shutil.copystat(source, target)
+
+
+def _notebook_text(notebook: dict[str, Any]) -> str:
+    # As nbformat.write (and so Jupyter's save) lays a notebook out.
+    text = json.dumps(
+        notebook, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False
+    )
+    return text + "\n"
+
+
+@functools.cache
+def kernel_metadata(kernel_name: str) -> dict[str, Any]:
+    """The kernelspec and language_info JupyterLab writes into a notebook once its kernel
+    `kernel_name` connects on this machine ({} for a kernel that is not installed, or not
+    ipykernel's): the kernelspec as installed, and the language_info of ipykernel in this
+    virtual environment, which is the Python JupyterLab's kernels run on."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        return {}
+    if spec.language != "python":
+        return {}
+    from ipykernel.ipkernel import IPythonKernel
+
+    kernelspec = {"display_name": spec.display_name, "language": spec.language, "name": kernel_name}
+    return {"kernelspec": kernelspec, "language_info": dict(IPythonKernel.language_info)}
 
 
 def _backup_path(workspace: Path, topic: str) -> Path:
