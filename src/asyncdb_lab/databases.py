@@ -23,6 +23,7 @@ import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+from asyncdb_lab.interrupts import watch_interrupts
 from asyncdb_lab.servers.admin import create_database, drop_database
 from asyncdb_lab.servers.base import Server, choose_backend, start_server
 from asyncdb_lab.servers.templates import Contents
@@ -86,11 +87,15 @@ class DisposableDatabase:
 
     @property
     def engine(self) -> AsyncEngine:
-        """An AsyncEngine with default settings, made on first use and disposed on reset/drop."""
+        """An AsyncEngine with default settings, made on first use and disposed on reset/drop.
+
+        Interrupting a cell (Jupyter's stop button) cancels its running statement on the server.
+        """
         if self._engine is None:
             from sqlalchemy.ext.asyncio import create_async_engine
 
             self._engine = create_async_engine(self.url)
+            watch_interrupts(self._engine, self.dsn)
         return self._engine
 
     @property
