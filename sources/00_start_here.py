@@ -143,7 +143,7 @@ async def count_users(engine) -> int:
 
 # %% [markdown] id=next-cell-test-cell
 # The next cell is a *test cell*. It is locked: you cannot change it, and the grader runs it (and hidden tests like it) on your function.
-# If it prints nothing, it passed. If it fails, read the last line of the error: the message says what was expected, what your function returned, and where to look.
+# When it passes, it prints one line starting with ✔: the test's name and its points. If it fails, read the last line of the error: the message says what was expected, what your function returned, and where to look.
 
 # %% tests id=test_count_users_seed points=2
 """Check that count_users returns the number of users in the seed data, as an int."""
@@ -259,3 +259,12 @@ finally:
 # - SQLAlchemy: [Asynchronous I/O (asyncio)](https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html)
 # - SQLAlchemy: [Engine configuration, database URLs](https://docs.sqlalchemy.org/en/20/core/engines.html#database-urls)
 # - PostgreSQL: [Client connection defaults: statement_timeout](https://www.postgresql.org/docs/current/runtime-config-client.html)
+
+# %% [markdown] id=check-your-notebook
+# ---
+# **Check your notebook.** Save (Ctrl+S), then run this cell: it checks the saved file as `asyncdb-lab check` does, on a fresh database, and shows each exercise's points, a failing test's message with its first hint, and what to do next.
+
+# %% id=check-this-notebook
+from asyncdb_lab.learner.in_lab import check_this_notebook
+
+check_this_notebook()

@@ -1024,3 +1024,12 @@ async with users_database(12, label="check_names_any_ids") as other:
 # - asyncpg: [`connect()` and `server_settings`](https://magicstack.github.io/asyncpg/current/api/index.html#connection)
 # - PostgreSQL: [`application_name`](https://www.postgresql.org/docs/current/runtime-config-logging.html#GUC-APPLICATION-NAME) and [`pg_stat_activity`](https://www.postgresql.org/docs/current/monitoring-stats.html#MONITORING-PG-STAT-ACTIVITY-VIEW)
 # - Django: [Asynchronous support: queries and the ORM](https://docs.djangoproject.com/en/stable/topics/async/#queries-the-orm)
+
+# %% [markdown] id=check-your-notebook
+# ---
+# **Check your notebook.** Save (Ctrl+S), then run this cell: it checks the saved file as `asyncdb-lab check` does, on a fresh database, and shows each exercise's points, a failing test's message with its first hint, and what to do next.
+
+# %% id=check-this-notebook
+from asyncdb_lab.learner.in_lab import check_this_notebook
+
+check_this_notebook()

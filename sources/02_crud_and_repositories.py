@@ -1016,3 +1016,12 @@ async with disposable_database(seed=True, label="check_goc_errors", say=False) a
 # - PostgreSQL: [LIMIT and OFFSET](https://www.postgresql.org/docs/current/queries-limit.html) ("the rows … are returned in an unspecified order" without ORDER BY)
 # - PostgreSQL: [INSERT … ON CONFLICT](https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT)
 # - Martin Fowler: [Repository](https://martinfowler.com/eaaCatalog/repository.html) and [Unit of Work](https://martinfowler.com/eaaCatalog/unitOfWork.html)
+
+# %% [markdown] id=check-your-notebook
+# ---
+# **Check your notebook.** Save (Ctrl+S), then run this cell: it checks the saved file as `asyncdb-lab check` does, on a fresh database, and shows each exercise's points, a failing test's message with its first hint, and what to do next.
+
+# %% id=check-this-notebook
+from asyncdb_lab.learner.in_lab import check_this_notebook
+
+check_this_notebook()

@@ -982,3 +982,12 @@ async with disposable_database(seed=True, label="check_recent_titles_caller", sa
 # - SQLAlchemy: [Error `MissingGreenlet` (xd2s)](https://docs.sqlalchemy.org/en/20/errors.html#error-xd2s)
 # - SQLAlchemy: [Column loading options](https://docs.sqlalchemy.org/en/20/orm/queryguide/columns.html) (`load_only`, `defer`)
 # - PostgreSQL: [Aggregate functions](https://www.postgresql.org/docs/current/functions-aggregate.html) and [`GROUP BY`](https://www.postgresql.org/docs/current/queries-table-expressions.html#QUERIES-GROUP)
+
+# %% [markdown] id=check-your-notebook
+# ---
+# **Check your notebook.** Save (Ctrl+S), then run this cell: it checks the saved file as `asyncdb-lab check` does, on a fresh database, and shows each exercise's points, a failing test's message with its first hint, and what to do next.
+
+# %% id=check-this-notebook
+from asyncdb_lab.learner.in_lab import check_this_notebook
+
+check_this_notebook()

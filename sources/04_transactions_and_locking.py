@@ -908,3 +908,12 @@ async with disposable_database(seed=True, label="check_transfer_errors", say=Fal
 # - SQLAlchemy: [Populate existing](https://docs.sqlalchemy.org/en/20/orm/queryguide/api.html#populate-existing): refreshing objects the session already holds
 # - SQLAlchemy: [Configuring a version counter](https://docs.sqlalchemy.org/en/20/orm/versioning.html)
 # - Python: [`decimal` — decimal fixed-point arithmetic](https://docs.python.org/3/library/decimal.html)
+
+# %% [markdown] id=check-your-notebook
+# ---
+# **Check your notebook.** Save (Ctrl+S), then run this cell: it checks the saved file as `asyncdb-lab check` does, on a fresh database, and shows each exercise's points, a failing test's message with its first hint, and what to do next.
+
+# %% id=check-this-notebook
+from asyncdb_lab.learner.in_lab import check_this_notebook
+
+check_this_notebook()

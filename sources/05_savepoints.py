@@ -1066,3 +1066,12 @@ async with disposable_database(seed=True, label="check_import_users", say=False)
 # - PostgreSQL: [SAVEPOINT](https://www.postgresql.org/docs/current/sql-savepoint.html), [ROLLBACK TO SAVEPOINT](https://www.postgresql.org/docs/current/sql-rollback-to.html)
 # - PostgreSQL: [Error codes (Appendix A)](https://www.postgresql.org/docs/current/errcodes-appendix.html)
 # - PostgreSQL: [Explicit locking, row-level locks](https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-ROWS)
+
+# %% [markdown] id=check-your-notebook
+# ---
+# **Check your notebook.** Save (Ctrl+S), then run this cell: it checks the saved file as `asyncdb-lab check` does, on a fresh database, and shows each exercise's points, a failing test's message with its first hint, and what to do next.
+
+# %% id=check-this-notebook
+from asyncdb_lab.learner.in_lab import check_this_notebook
+
+check_this_notebook()

@@ -1009,3 +1009,12 @@ for name in ("sqlalchemy.engine.Engine", "sqlalchemy.pool.impl.AsyncAdaptedQueue
 # - asyncpg FAQ: [Why am I getting prepared statement errors?](https://magicstack.github.io/asyncpg/current/faq.html)
 # - PostgreSQL: [max_connections and reserved connections](https://www.postgresql.org/docs/current/runtime-config-connection.html), [pg_terminate_backend](https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-ADMIN-SIGNAL)
 # - PgBouncer: [Configuration: max_prepared_statements](https://www.pgbouncer.org/config.html)
+
+# %% [markdown] id=check-your-notebook
+# ---
+# **Check your notebook.** Save (Ctrl+S), then run this cell: it checks the saved file as `asyncdb-lab check` does, on a fresh database, and shows each exercise's points, a failing test's message with its first hint, and what to do next.
+
+# %% id=check-this-notebook
+from asyncdb_lab.learner.in_lab import check_this_notebook
+
+check_this_notebook()

@@ -1241,3 +1241,12 @@ async with Session() as session:
 # - asyncpg: [Connection.copy_records_to_table](https://magicstack.github.io/asyncpg/current/api/index.html#asyncpg.connection.Connection.copy_records_to_table)
 # - PostgreSQL: [INSERT … ON CONFLICT](https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT) and [COPY](https://www.postgresql.org/docs/current/sql-copy.html)
 # - PostgreSQL: [Populating a database](https://www.postgresql.org/docs/current/populate.html)
+
+# %% [markdown] id=check-your-notebook
+# ---
+# **Check your notebook.** Save (Ctrl+S), then run this cell: it checks the saved file as `asyncdb-lab check` does, on a fresh database, and shows each exercise's points, a failing test's message with its first hint, and what to do next.
+
+# %% id=check-this-notebook
+from asyncdb_lab.learner.in_lab import check_this_notebook
+
+check_this_notebook()

@@ -976,3 +976,12 @@ async with Session() as session:
 # - PostgreSQL: [Pattern matching with LIKE](https://www.postgresql.org/docs/current/functions-matching.html#FUNCTIONS-LIKE)
 # - asyncpg: [Connection.fetch and parameters](https://magicstack.github.io/asyncpg/current/api/index.html#connection)
 # - OWASP: [SQL Injection Prevention Cheat Sheet](https://cheatsheetseries.owasp.org/cheatsheets/SQL_Injection_Prevention_Cheat_Sheet.html)
+
+# %% [markdown] id=check-your-notebook
+# ---
+# **Check your notebook.** Save (Ctrl+S), then run this cell: it checks the saved file as `asyncdb-lab check` does, on a fresh database, and shows each exercise's points, a failing test's message with its first hint, and what to do next.
+
+# %% id=check-this-notebook
+from asyncdb_lab.learner.in_lab import check_this_notebook
+
+check_this_notebook()

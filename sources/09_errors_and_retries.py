@@ -1476,3 +1476,12 @@ async with disposable_database(seed=True, label="check_serializable", say=False)
 # - SQLAlchemy: [Setting transaction isolation levels](https://docs.sqlalchemy.org/en/20/orm/session_transaction.html#setting-transaction-isolation-levels-dbapi-autocommit)
 # - asyncpg: [Exceptions](https://magicstack.github.io/asyncpg/current/api/index.html#module-asyncpg.exceptions)
 # - tenacity: [documentation](https://tenacity.readthedocs.io/en/latest/)
+
+# %% [markdown] id=check-your-notebook
+# ---
+# **Check your notebook.** Save (Ctrl+S), then run this cell: it checks the saved file as `asyncdb-lab check` does, on a fresh database, and shows each exercise's points, a failing test's message with its first hint, and what to do next.
+
+# %% id=check-this-notebook
+from asyncdb_lab.learner.in_lab import check_this_notebook
+
+check_this_notebook()

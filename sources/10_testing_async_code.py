@@ -1219,3 +1219,12 @@ print("removed", suite, "and", legacy)
 # - pytest: [Sync test depending on async fixture](https://docs.pytest.org/en/stable/deprecations.html#sync-test-depending-on-async-fixture) and [fixtures](https://docs.pytest.org/en/stable/how-to/fixtures.html)
 # - testcontainers-python: [PostgreSQL module](https://testcontainers-python.readthedocs.io/en/latest/modules/postgres/README.html)
 # - PostgreSQL: [SELECT: the locking clause](https://www.postgresql.org/docs/current/sql-select.html#SQL-FOR-UPDATE-SHARE)
+
+# %% [markdown] id=check-your-notebook
+# ---
+# **Check your notebook.** Save (Ctrl+S), then run this cell: it checks the saved file as `asyncdb-lab check` does, on a fresh database, and shows each exercise's points, a failing test's message with its first hint, and what to do next.
+
+# %% id=check-this-notebook
+from asyncdb_lab.learner.in_lab import check_this_notebook
+
+check_this_notebook()

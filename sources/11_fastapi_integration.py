@@ -1455,3 +1455,12 @@ async with disposable_database(seed=True, label="check_app_pool_hidden", say=Fal
 # - Pydantic: [Models: arbitrary class instances (`from_attributes`)](https://docs.pydantic.dev/latest/concepts/models/) and the [migration guide](https://docs.pydantic.dev/latest/migration/)
 # - SQLAlchemy: [Asynchronous I/O (asyncio)](https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html)
 # - PostgreSQL: [Appendix A. Error codes](https://www.postgresql.org/docs/current/errcodes-appendix.html)
+
+# %% [markdown] id=check-your-notebook
+# ---
+# **Check your notebook.** Save (Ctrl+S), then run this cell: it checks the saved file as `asyncdb-lab check` does, on a fresh database, and shows each exercise's points, a failing test's message with its first hint, and what to do next.
+
+# %% id=check-this-notebook
+from asyncdb_lab.learner.in_lab import check_this_notebook
+
+check_this_notebook()

@@ -14,12 +14,17 @@ DATABASE_URL_ENV = "ASYNCDB_LAB_DATABASE_URL"
 # Where the embedded backend caches its cluster image, and where its servers' folders go.
 CACHE_DIR_ENV = "ASYNCDB_LAB_CACHE_DIR"
 RUNTIME_DIR_ENV = "ASYNCDB_LAB_RUNTIME_DIR"
+# Set to 0 for a private embedded server per process, instead of one shared by a user's kernels.
+SHARED_SERVER_ENV = "ASYNCDB_LAB_SHARED_SERVER"
 # Set to 1 to keep disposable_database() from printing which server it started.
 QUIET_ENV = "ASYNCDB_LAB_QUIET"
 # Another folder of seed CSV files (one per table) instead of data/seed/.
 SEED_DIR_ENV = "ASYNCDB_LAB_SEED_DIR"
 # The learner's workspace (`make lab` sets it for JupyterLab's terminals).
 WORKSPACE_ENV = "ASYNCDB_LAB_WORKSPACE"
+# Set by `asyncdb-lab check` and `grade` ("check", "grade") in the kernels they start: a
+# notebook's last cell (learner/in_lab.py) then skips its own check.
+RUN_BY_ENV = "ASYNCDB_LAB_RUN_BY"
 # Another question bank file (an instructor's own), and where the drill keeps its history.
 QUESTION_BANK_ENV = "ASYNCDB_LAB_QUESTION_BANK"
 DRILL_HISTORY_ENV = "ASYNCDB_LAB_DRILL_HISTORY"
@@ -69,6 +74,11 @@ def cache_dir() -> Path:
 def seed_dir() -> Path:
     """Folder with one `<table>.csv` per table."""
     return Path(os.environ.get(SEED_DIR_ENV) or DATA_DIR / "seed")
+
+
+def shared_server() -> bool:
+    """Do this user's processes share one embedded server? (On unless set to 0.)"""
+    return os.environ.get(SHARED_SERVER_ENV, "").strip().lower() not in ("0", "false", "no")
 
 
 def quiet() -> bool:

@@ -1,7 +1,9 @@
 """A real browser: Playwright drives Debian's Chromium against a JupyterLab this module starts on a
 temporary workspace. Run All on a solved notebook renders the query results with no error output;
 a learner's wrong answer shows the test's friendly message, and nbgrader's Validate button says
-which cell failed. Screenshots go to test-output/browser/.
+which cell failed. Run All on a half-solved notebook runs every cell: success lines on the passing
+tests, the failing one's message without the library's frames, and the last cell's report of
+`asyncdb-lab check`. Screenshots go to test-output/browser/.
 
 Skipped, with the reason, when /usr/bin/chromium is missing (`.ci/run` installs it as root).
 """
@@ -76,6 +78,29 @@ CELLS_WITH_ERRORS = """() =>
     cell.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
       ? [index] : [])"""
 WRONG_ANSWER = "return result.one()"  # a Row, where the exercise asks for an int
+# Notebook 01 half done: make_engine written but without application_name, names_by_id not
+# started (the stub), so Run All meets a failing test and then an unfinished exercise.
+HALF_SOLVED = "01_engines_and_sessions"
+NO_APPLICATION_NAME = 'connect_args={"server_settings": {"application_name": "asyncdb-lab"}},'
+ERROR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+# Per code cell: its execution count ("" when it never ran), its outputs' text, what it printed,
+# and whether it shows an error.
+CODE_CELLS = """() =>
+  [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')].map(cell => ({
+    prompt: cell.querySelector('.jp-InputArea-prompt').textContent.trim(),
+    text: [...cell.querySelectorAll('.jp-OutputArea-output')].map(o => o.innerText).join('\\n'),
+    stdout: [...cell.querySelectorAll(
+      '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]')]
+      .map(o => o.innerText).join('\\n'),
+    error: !!cell.querySelector(
+      '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'),
+  }))"""
+
+
+def half_solved_answers() -> dict[str, str]:
+    make_engine = solution_sources(HALF_SOLVED)["make_engine"]
+    assert NO_APPLICATION_NAME in make_engine
+    return {"make_engine": make_engine.replace(NO_APPLICATION_NAME, "")}
 
 
 @dataclass
@@ -102,6 +127,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     )
     assert WRONG_ANSWER in answer
     put(workspace, "mistake", learner_notebook("00_start_here", {"count_users": answer}))
+    put(workspace, HALF_SOLVED, learner_notebook(HALF_SOLVED, half_solved_answers()))
     for name, value in LAB_SETTINGS.items():
         path = root / "settings" / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -192,7 +218,8 @@ def test_a_wrong_answer_shows_the_friendly_message_and_validate_names_the_cell(p
         "count_users(engine) on the seed data: expected 1000 (int), got (1000,) (Row). "
         "Count the rows of the users table with SELECT count(*)."
     )
-    failure = page.locator(f'.jp-OutputArea-output:has-text("{message}")')
+    # The error output of the test cell (the last cell's check report repeats the message).
+    failure = page.locator(f'{ERROR_OUTPUT}:has-text("{message}")')
     assert failure.count() == 1
     # Only the failing test cell shows an error: setup and demonstrations ran cleanly.
     first_test = next(
@@ -211,6 +238,76 @@ def test_a_wrong_answer_shows_the_friendly_message_and_validate_names_the_cell(p
     assert "The following cell failed" in text
     assert "expected 1000 (int), got (1000,) (Row)" in text
     _screenshot(page, "mistake-validate.png")
+
+
+def test_run_all_on_a_half_solved_notebook_runs_every_cell_and_reports(page, lab: Lab):
+    open_and_run_all(page, lab, f"{HALF_SOLVED}/{HALF_SOLVED}.ipynb")
+    # Run All goes past the failing test and the unfinished exercise: every code cell ran,
+    # the last one (the in-Lab check, a few seconds more) included.
+    page.wait_for_function(
+        "() => document.querySelector('.jp-Notebook .jp-CodeCell:last-child .jp-OutputArea')"
+        "?.innerText.includes('Next:')",
+        polling=500,
+    )
+    cells = page.evaluate(CODE_CELLS)
+    by_test = {
+        grade_id: cell
+        for grade_id, cell in zip(_code_cell_ids(HALF_SOLVED), cells, strict=True)
+    }  # fmt: skip
+    not_run = [key for key, cell in by_test.items() if not cell["prompt"].strip("[]:").isdigit()]
+    assert not_run == [], {key: by_test[key] for key in not_run}
+    # Success lines on the passing tests, the hidden-only one says so.
+    connects = by_test["test_make_engine_connects"]
+    assert "✔ test_make_engine_connects: visible tests passed (1 point" in connects["stdout"]
+    assert "✔ test_make_engine_pool_limits" in by_test["test_make_engine_pool_limits"]["text"]
+    pre_ping = by_test["test_make_engine_pre_ping"]["text"]
+    assert "◌ test_make_engine_pre_ping: hidden tests only" in pre_ping
+    assert not any(c["error"] for c in (connects, by_test["test_make_engine_pre_ping"]))
+    # The failing test: the learner's message and hint, the test cell's frame, no library frame.
+    failing = by_test["test_make_engine_application_name"]
+    assert failing["error"] and failing["stdout"] == ""
+    assert (
+        "AssertionError: application_name as the server sees it: expected 'asyncdb-lab'"
+        in (failing["text"])
+    )
+    assert "Cell In[" in failing["text"] and "checks.py" not in failing["text"]
+    assert "in expect(" not in failing["text"]
+    # The unfinished exercise fails its tests with NotImplementedError; nothing else failed.
+    assert "NotImplementedError" in by_test["test_names_by_id_basic"]["text"]
+    not_started = {
+        grade_id
+        for grade_id, cell in by_test.items()
+        if grade_id.startswith("test_names_by_id_") and "◌" not in cell["text"]
+    }
+    assert not_started
+    failed = {grade_id for grade_id, cell in by_test.items() if cell["error"]}
+    assert failed == {"test_make_engine_application_name"} | not_started
+    # The last cell: the report of `asyncdb-lab check` on the saved notebook.
+    report = cells[-1]["text"]
+    assert f"Checking {HALF_SOLVED}.ipynb on a fresh database" in report
+    assert (
+        "make_engine: 3 of 5 points" in report
+        and "FAIL    test_make_engine_application_name" in report
+    )
+    assert "Hint:" in report and "names_by_id" in report and "Next:" in report
+    code_cells = page.locator(".jp-Notebook .jp-CodeCell")
+    for name, grade_id in (
+        ("run-all-failure", "test_make_engine_application_name"),
+        ("run-all-success", "test_make_engine_pool_limits"),
+    ):
+        position = _code_cell_ids(HALF_SOLVED).index(grade_id)
+        code_cells.nth(position).scroll_into_view_if_needed()
+        _screenshot(page, f"{HALF_SOLVED}-{name}.png")
+    code_cells.last.scroll_into_view_if_needed()
+    _screenshot(page, f"{HALF_SOLVED}-in-lab-check.png")
+
+
+def _code_cell_ids(topic: str) -> list[str]:
+    return [
+        nbgrader_meta(cell).get("grade_id") or cell.get("id", "")
+        for cell in learner_notebook(topic, {}).cells
+        if cell.cell_type == "code"
+    ]
 
 
 def _screenshot(page, name: str) -> None:

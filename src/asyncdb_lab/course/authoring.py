@@ -23,6 +23,11 @@ Format: every cell starts with a marker line that names its kind and its id.
     # %% solution id=count_users           an autograded answer cell: the id is its grade id
     # %% tests id=test_count_users_seed points=2    an autograder test cell (locked)
 
+Two things are added to every built notebook and taken off again by `export`, so authors never
+write them: each tests cell ends with `print("✔ <grade id> passed: N points")` (success_line:
+a stdout line, which nbgrader never reads as a score), and every code cell but the setup cell
+carries the `raises-exception` tag, with which JupyterLab's Run All goes on past a failing cell.
+
 One blank line separates cells. The id is the cell's id in the notebook, and never depends on
 where the cell is or what it says: adding, moving or editing a cell changes no other cell's id,
 so a diff of solutions/ or notebooks/ shows only what changed. Markdown, ordinary and read-only
@@ -47,6 +52,7 @@ from pathlib import Path
 
 import nbformat
 
+from asyncdb_lab.course.notebook import BEGIN_HIDDEN_TESTS, END_HIDDEN_TESTS, has_test_code
 from asyncdb_lab.settings import SOLUTIONS_DIR, SOURCES_DIR
 
 _MARKER = re.compile(r"^# %%(?P<rest>.*)$")
@@ -61,10 +67,19 @@ SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 GRADE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SLUG_MAX = 48
 READONLY_PREFIX = "readonly-"
+# The kernelspec as ipykernel installs it (JupyterLab writes it back on connecting, so a
+# different display name marks every notebook modified). language_info depends on the
+# learner's Python: `asyncdb-lab workspace` stamps theirs into each notebook it copies.
 _METADATA = {
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
 }
+
+
+# JupyterLab runs a cell with this tag with stop_on_error false, so that Run All goes on past
+# an exercise not done yet. The setup cell has none: nothing after it works if it fails.
+RUN_ALL_TAG = "raises-exception"
+SETUP_ID = "setup-database"
 
 
 class DraftError(ValueError):
@@ -166,7 +181,11 @@ def build(text: str) -> nbformat.NotebookNode:
             source = "\n".join(_markdown_line(line, line_no) for line in body.splitlines())
             cell = nbformat.v4.new_markdown_cell(source)
         else:
+            if kind == "tests":
+                body = f"{body}\n{_success_print(cell_id, int(options['points']), body)}"
             cell = nbformat.v4.new_code_cell(body)
+            if not (kind == "readonly" and cell_id == SETUP_ID):
+                cell.metadata["tags"] = [RUN_ALL_TAG]
             if kind != "code":
                 grade_id = READONLY_PREFIX + cell_id if kind == "readonly" else cell_id
                 points = int(options["points"]) if kind == "tests" else None
@@ -190,6 +209,39 @@ def build(text: str) -> nbformat.NotebookNode:
     notebook.metadata = {key: dict(value) for key, value in _METADATA.items()}
     nbformat.validate(notebook)
     return notebook
+
+
+def success_line(grade_id: str, points: int, source: str) -> str:
+    """What a test cell prints when it gets to its end: which test passed and its points."""
+    worth = f"{points} point{'' if points == 1 else 's'}"
+    hidden = any(line.strip() == BEGIN_HIDDEN_TESTS for line in source.splitlines())
+    if not hidden:
+        return f"✔ {grade_id} passed: {worth}"
+    if not has_test_code(_without_hidden_tests(source)):
+        return f"◌ {grade_id}: hidden tests only, run when graded ({worth})"
+    later = f"{worth} once the hidden tests pass too, when graded"
+    return f"✔ {grade_id}: visible tests passed ({later})"
+
+
+def _success_print(grade_id: str, points: int, source: str) -> str:
+    return f"print({success_line(grade_id, points, source)!r})"
+
+
+def _without_hidden_tests(source: str) -> str:
+    kept, inside = [], False
+    for line in source.splitlines():
+        marker = line.strip()
+        if marker in (BEGIN_HIDDEN_TESTS, END_HIDDEN_TESTS):
+            inside = marker == BEGIN_HIDDEN_TESTS
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _without_success_print(source: str, grade_id: str, points: int) -> str:
+    """A test cell's source as its author wrote it: build's success line taken off again."""
+    authored, _, last = source.rpartition("\n")
+    return authored if last == _success_print(grade_id, points, authored) else source
 
 
 def _markdown_line(line: str, line_no: int) -> str:
@@ -224,6 +276,8 @@ def export(notebook: nbformat.NotebookNode) -> str:
             else:
                 header = f"# %% id={cell_id}"
             body = cell.source
+            if meta.get("grade") and not meta.get("solution"):
+                body = _without_success_print(body, cell_id, int(meta.get("points", 0)))
         if cell.source != cell.source.strip("\n") or any(map(_MARKER.match, body.splitlines())):
             raise DraftError(
                 f"cell {cell_id}: starts or ends with an empty line, or has a line that would "

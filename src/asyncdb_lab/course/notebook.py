@@ -128,14 +128,36 @@ def read_structure(notebook: NotebookNode) -> Structure:
 
 
 def has_test_code(source: str) -> bool:
-    """True unless the cell is empty or only a docstring (its tests were hidden)."""
+    """True unless the cell is empty or only a docstring (its tests were hidden), leaving aside
+    the line that reports its result (course/authoring.py's success line)."""
     tree = _parse(source)
     if tree is None:
         return bool(source.strip())
     body = tree.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:]
+    if body and is_success_line(body[-1]):
+        body = body[:-1]
     return bool(body)
+
+
+# The marks that start the line every test cell ends with: print("✔ … passed: 2 points").
+SUCCESS_MARKS: Final = ("✔ ", "◌ ")
+
+
+def is_success_line(node: ast.stmt) -> bool:
+    """True for `print("✔ …")` (or "◌ …"): the line that reports a test cell's result."""
+    call = node.value if isinstance(node, ast.Expr) else None
+    return (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "print"
+        and len(call.args) == 1
+        and not call.keywords
+        and isinstance(call.args[0], ast.Constant)
+        and isinstance(call.args[0].value, str)
+        and call.args[0].value.startswith(SUCCESS_MARKS)
+    )
 
 
 def _first_docstring_line(source: str) -> str:

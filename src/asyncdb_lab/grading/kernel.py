@@ -20,6 +20,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from asyncdb_lab.grading import context
 from asyncdb_lab.grading.sandbox import SandboxSpec, remove_cgroups
+from asyncdb_lab.settings import RUN_BY_ENV
 
 # A Unix socket's path has at most 107 bytes; the ZMQ socket names add "-" and a number.
 _IPC_PATH_BYTES = 100
@@ -47,7 +48,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: t.Any) -> None:
         job = context.current()
-        kw["env"] = dict(job.kernel_env)
+        # RUN_BY_ENV: the notebook's last cell (learner/in_lab.py) skips itself when graded.
+        kw["env"] = {**job.kernel_env, RUN_BY_ENV: "grade"}
         if job.sandbox is not None:
             kernel_cmd = job.sandbox.command(kernel_cmd, parent=os.getpid())
             kw["cwd"] = "/"

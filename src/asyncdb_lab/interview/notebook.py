@@ -102,6 +102,15 @@ _CLOSING = """\
 # - SQLAlchemy: [Session basics: framing a transaction](https://docs.sqlalchemy.org/en/20/orm/session_basics.html)
 # - PostgreSQL: [Error codes (SQLSTATE)](https://www.postgresql.org/docs/current/errcodes-appendix.html)
 # - PostgreSQL: [Transaction isolation](https://www.postgresql.org/docs/current/transaction-iso.html)
+
+# %% [markdown] id=check-your-notebook
+# ---
+# **Check your notebook.** Save (Ctrl+S), then run this cell: it checks the saved file as `asyncdb-lab check` does, on a fresh database, and shows each exercise's points, a failing test's message with its first hint, and what to do next.
+
+# %% id=check-this-notebook
+from asyncdb_lab.learner.in_lab import check_this_notebook
+
+check_this_notebook()
 """
 
 

@@ -5,6 +5,7 @@ outcome. The notebook object is executed, never a file: the learner's notebook i
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import copy
 import os
@@ -21,6 +22,7 @@ import nbformat
 from asyncdb_lab.course.notebook import FAILED
 from asyncdb_lab.course.verdict import cell_verdict, stderr_text
 from asyncdb_lab.errors import AsyncDbLabError
+from asyncdb_lab.settings import RUN_BY_ENV
 
 if TYPE_CHECKING:
     from nbclient import NotebookClient
@@ -80,7 +82,7 @@ def run_notebook(
         interrupt_on_timeout=True,
         error_on_timeout={
             "ename": TIMEOUT_ERROR,
-            "evalue": f"the cell ran longer than {timeout} s and was stopped",
+            "evalue": f"the cell was stopped after {timeout} s, the time limit of one cell",
             "traceback": [],
         },
         record_timing=False,
@@ -119,7 +121,9 @@ def _execute(client: NotebookClient, log: IO[str]) -> None:
     this (main) thread rather than nbclient's insides: the kernel is then stopped (_stop) and
     KeyboardInterrupt raised here, with no traceback from nbclient."""
     loop = asyncio.new_event_loop()
-    task = loop.create_task(client.async_execute(stdout=log, stderr=log))
+    # The notebook's last cell (learner/in_lab.py) sees it is run by check, and skips itself.
+    env = {**os.environ, RUN_BY_ENV: "check"}
+    task = loop.create_task(client.async_execute(stdout=log, stderr=log, env=env))
     failures: list[BaseException] = []
 
     def work() -> None:
@@ -159,6 +163,8 @@ def _stop(client: NotebookClient, task: asyncio.Task[Any], worker: threading.Thr
     except RuntimeError:
         pass  # the loop closed meanwhile: the run had just ended
     finally:
+        # The kernel is gone; nbclient's clean-up at exit would only fail on the closed loop.
+        atexit.unregister(client._cleanup_kernel)
         signal.signal(signal.SIGINT, previous)
 
 
