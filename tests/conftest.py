@@ -13,6 +13,9 @@ from asyncdb_lab.databases import DisposableDatabase, disposable_database
 
 # Tests speak through assertions, not through the library's friendly progress lines.
 os.environ.setdefault("ASYNCDB_LAB_QUIET", "1")
+# Tests count a server's processes and folders: each test process gets a private server, not one
+# shared with other test runs on the machine (tests/servers/test_shared_server.py opts back in).
+os.environ.setdefault("ASYNCDB_LAB_SHARED_SERVER", "0")
 
 
 @pytest_asyncio.fixture
@@ -34,6 +37,7 @@ def subprocess_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """Environment for a child Python that uses the library: quiet, same cache, no inherited URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCDB_LAB_")}
     env["ASYNCDB_LAB_QUIET"] = "1"
+    env["ASYNCDB_LAB_SHARED_SERVER"] = "0"
     env["PYTHONUNBUFFERED"] = "1"
     yield env
 

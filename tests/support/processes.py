@@ -23,8 +23,8 @@ async def main():
     server = db.server
     report = {"backend": server.backend, "database": db.name, "dsn": db.dsn}
     if server.backend == "embedded":
-        report.update(dir=str(server.server_dir), postmaster=server.process.pid,
-                      watchdog=server._watchdog.pid)
+        report.update(dir=str(server.server_dir), postmaster=server.postmaster_pid,
+                      watchdog=server.watchdog_pid)
     return report
 
 print(json.dumps(asyncio.run(main())), flush=True)

@@ -2,7 +2,9 @@
 
 Layout: <runtime dir>/srv-<owner pid>-<random>/ holds owner.json, data/, sock/ and postgres.log.
 A folder whose owner process is gone (and whose watchdog is gone too) is an orphan: its server
-is stopped and the folder removed the next time any server starts.
+is stopped and the folder removed the next time any server starts. A shared server's folder,
+srv-shared-<key>/ (see shared.py and leases.py), is owned by its watchdog; it is an orphan once
+that watchdog and every process with a lease on it are gone.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from asyncdb_lab.servers.embedded import reaper
+from asyncdb_lab.servers.embedded import leases, reaper
 from asyncdb_lab.settings import RUNTIME_DIR_ENV
 
 OWNER_FILE = "owner.json"
@@ -29,6 +31,7 @@ _MAX_BASE_LENGTH = 60
 _MIN_FREE_MEMORY_BYTES = 2 * 1024**3
 # Run by path with `python -I`, so that it imports nothing of the package (see its docstring).
 WATCHDOG_SCRIPT = Path(__file__).with_name("watchdog.py")
+SHARED_WATCHDOG_SCRIPT = Path(__file__).with_name("shared_watchdog.py")
 
 
 @dataclass
@@ -102,8 +105,9 @@ def base_dir() -> Path:
     return base
 
 
-def new_server_dir() -> Path:
-    name = f"srv-{os.getpid()}-{secrets.token_hex(3)}"
+def new_server_dir(name: str | None = None) -> Path:
+    """A new server folder in the base folder (name: the shared server's well-known one)."""
+    name = name or f"srv-{os.getpid()}-{secrets.token_hex(3)}"
     for _ in range(5):
         server_dir = base_dir() / name
         try:
@@ -149,6 +153,10 @@ def sweep_orphans() -> list[Path]:
     if not base.is_dir():
         return removed
     for server_dir in sorted(base.glob("srv-*")):
+        if server_dir.name.startswith(leases.SHARED_PREFIX):
+            if _sweep_shared(server_dir):
+                removed.append(server_dir)
+            continue
         record = OwnerRecord.read(server_dir)
         if record is None:
             with contextlib.suppress(OSError):
@@ -165,6 +173,32 @@ def sweep_orphans() -> list[Path]:
         reaper.remove_server_dir(server_dir)
         removed.append(server_dir)
     return removed
+
+
+def _sweep_shared(server_dir: Path) -> bool:
+    """Stop a shared server nobody watches and nobody uses (its watchdog was killed too)."""
+    with leases.locked(server_dir):
+        if not server_dir.exists():
+            leases.remove_lock(server_dir)
+            return False
+        record = OwnerRecord.read(server_dir)
+        if record is not None and owner_is_alive(record):
+            return False  # its watchdog, or the process starting it
+        if leases.postmaster_serves(server_dir) and leases.has_live_leases(server_dir):
+            return False  # the next process to attach gives it a new watchdog
+        leases.stop_shared(server_dir)
+        return True
+
+
+def start_shared_watchdog(server_dir: Path, bin_dir: Path) -> subprocess.Popen[bytes]:
+    """The watchdog of a shared server (shared_watchdog.py): it outlives whoever starts it."""
+    return subprocess.Popen(
+        [sys.executable, "-I", str(SHARED_WATCHDOG_SCRIPT), str(server_dir), str(bin_dir)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _is_watchdog_of(pid: int, server_dir: Path) -> bool:

@@ -103,12 +103,7 @@ class EmbeddedServer:
         """
         run_folders.sweep_orphans()
         runner = ChildRunner(service_user())
-        image = ensure_cluster_image(
-            runner,
-            launch=lambda build_dir: cls.launch(
-                build_dir, runner, tcp=False, port=_SOCKET_PORT, password=None
-            ),
-        )
+        image = cls.prepared_image(runner)
         attempts = 3 if tcp and port is None else 1
         for attempt in range(attempts):
             chosen_port = port or (_free_port() if tcp else _SOCKET_PORT)
@@ -125,6 +120,16 @@ class EmbeddedServer:
         raise AssertionError("unreachable")
 
     @classmethod
+    def prepared_image(cls, runner: ChildRunner) -> Path:
+        """The cached cluster image every server starts from (built on first use)."""
+        return ensure_cluster_image(
+            runner,
+            launch=lambda build_dir: cls.launch(
+                build_dir, runner, tcp=False, port=_SOCKET_PORT, password=None
+            ),
+        )
+
+    @classmethod
     def _start_on(
         cls, image: Path, runner: ChildRunner, *, tcp: bool, port: int, password: str | None
     ) -> EmbeddedServer:
@@ -138,9 +143,20 @@ class EmbeddedServer:
 
     @classmethod
     def launch(
-        cls, server_dir: Path, runner: ChildRunner, *, tcp: bool, port: int, password: str | None
+        cls,
+        server_dir: Path,
+        runner: ChildRunner,
+        *,
+        tcp: bool,
+        port: int,
+        password: str | None,
+        owned: bool = True,
     ) -> EmbeddedServer:
-        """Start `postgres` on the cluster in server_dir/data; on failure, remove server_dir."""
+        """Start `postgres` on the cluster in server_dir/data; on failure, remove server_dir.
+
+        owned=False: this process neither stops it at exit nor watches it (a shared server's
+        watchdog does, see shared.py).
+        """
         try:
             socket_dir = server_dir / "sock"
             socket_dir.mkdir(mode=0o700)
@@ -167,9 +183,11 @@ class EmbeddedServer:
                     **runner.popen_kwargs(),
                 )
             server = cls(server_dir, process, runner, port=port, tcp=tcp)
-            _register(server)
+            if owned:
+                _register(server)
             server._wait_until_ready()
-            server._start_watchdog()
+            if owned:
+                server._start_watchdog()
             if password is not None:
                 server._require_password(password)
             return server
@@ -237,6 +255,14 @@ class EmbeddedServer:
                 time.sleep(0.01)
 
     # -- using ------------------------------------------------------------------------------
+
+    @property
+    def postmaster_pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def watchdog_pid(self) -> int | None:
+        return self._watchdog.pid if self._watchdog is not None else None
 
     def dsn(self, database: str, *, user: str = SUPERUSER, password: str | None = None) -> str:
         """A libpq-style URL (`postgresql://…`) for asyncpg.connect() and psql."""
