@@ -30,13 +30,21 @@ MINIMUM_WRONG = 4  # kinds of wrong answer per exercise
 class Suite:
     def __init__(self, work: Path) -> None:
         self.work = work
-        self.graded: dict[str, dict[str, Outcome]] = {}
+        self.graded: dict[str, dict[str, Outcome] | Exception] = {}
 
     def __call__(self, notebook: str, case: str) -> Outcome:
         if notebook not in self.graded:
-            self.graded[notebook] = grade_notebook(notebook, self.work)
-            OUTCOMES.extend(self.graded[notebook].values())
-        return self.graded[notebook][case]
+            try:
+                outcomes = grade_notebook(notebook, self.work)
+            except Exception as error:  # every case of the notebook reports it; graded once
+                self.graded[notebook] = error
+            else:
+                self.graded[notebook] = outcomes
+                OUTCOMES.extend(outcomes.values())
+        graded = self.graded[notebook]
+        if isinstance(graded, Exception):
+            raise AssertionError(f"grading or checking {notebook}'s cases failed: {graded}")
+        return graded[case]
 
 
 @pytest.fixture(scope="session")

@@ -267,3 +267,38 @@ def test_hint_never_tells_what_the_hidden_tests_check(tmp_path: Path):
         for name in entries:
             for _, grade_id, text in learner_hints(name):
                 assert "hidden" not in text.lower(), f"{notebook}: {grade_id}: {text}"
+
+
+# -- a kernel that dies while starting ------------------------------------------------------------
+
+
+def test_check_starts_a_kernel_again_when_the_first_dies_before_its_first_reply(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Under heavy load a kernel may die before replying (issue 13's mutants run saw it): the
+    learner's notebook is not at fault, so check starts another, and says so only if that fails
+    too."""
+    from asyncdb_lab.errors import AsyncDbLabError
+    from asyncdb_lab.learner import execute
+
+    notebook = build("# %% id=one\nx = 1\n")
+    real_run_once = execute._run_once
+    attempts: list[int] = []
+
+    def dies_the_first_time(*args: object) -> execute.NotebookRun:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise execute._KernelDidNotStart("Kernel died before replying to kernel_info")
+        return real_run_once(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(execute, "_run_once", dies_the_first_time)
+    run = execute.run_notebook(notebook, Path.cwd())
+    assert len(attempts) == 2
+    assert [cell.outcome for cell in run.cells.values()] == ["ok"]
+
+    def always_dies(*args: object) -> execute.NotebookRun:
+        raise execute._KernelDidNotStart("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(execute, "_run_once", always_dies)
+    with pytest.raises(AsyncDbLabError, match="Could not start a python3 kernel"):
+        execute.run_notebook(notebook, Path.cwd())

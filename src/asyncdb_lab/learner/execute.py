@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from nbclient import NotebookClient
 
 CELL_TIMEOUT_SECONDS = 60
+# A kernel that dies before its first reply (seen on a machine under heavy load) is started
+# afresh, up to this many times in all: the learner's notebook is not at fault.
+KERNEL_START_ATTEMPTS = 2
 # After Ctrl-C: how long the kernel (and the PostgreSQL it started) gets to be shut down.
 STOP_SECONDS = 15
 TIMEOUT_ERROR = "CellTimeoutError"
@@ -65,6 +68,22 @@ def run_notebook(
     than `timeout` seconds is interrupted and recorded as a CellTimeoutError. Ctrl-C shuts the
     kernel down, then raises KeyboardInterrupt.
     """
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        try:
+            return _run_once(notebook, cwd, timeout)
+        except _KernelDidNotStart as error:
+            if attempt == KERNEL_START_ATTEMPTS:
+                raise AsyncDbLabError(
+                    f"Could not start a python3 kernel to run the notebook: {error}"
+                ) from None
+    raise AssertionError("unreachable")
+
+
+class _KernelDidNotStart(Exception):
+    pass
+
+
+def _run_once(notebook: nbformat.NotebookNode, cwd: Path, timeout: int) -> NotebookRun:
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
@@ -74,37 +93,39 @@ def run_notebook(
     def on_cell_executed(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
         replies[cell_index] = execute_reply.get("content", {})
 
-    client = NotebookClient(
-        notebook,
-        timeout=timeout,
-        kernel_name="python3",
-        allow_errors=True,
-        interrupt_on_timeout=True,
-        error_on_timeout={
-            "ename": TIMEOUT_ERROR,
-            "evalue": f"the cell was stopped after {timeout} s, the time limit of one cell",
-            "traceback": [],
-        },
-        record_timing=False,
-        resources={"metadata": {"path": str(cwd)}},
-        # Keep the learner's IPython history out of it, as nbgrader does.
-        extra_arguments=["--HistoryManager.hist_file=:memory:"],
-        on_cell_executed=on_cell_executed,
-    )
     started = time.perf_counter()
     kernel_died = False
     # The kernel's own stdout and stderr (its start-up warnings, a crash) go to a log rather
     # than the learner's terminal; what the cells print is in their outputs.
-    with tempfile.TemporaryFile("w+") as log:
+    with (
+        tempfile.TemporaryDirectory(prefix="asyncdb-lab-kernel-") as sockets,
+        tempfile.TemporaryFile("w+") as log,
+    ):
+        client = NotebookClient(
+            notebook,
+            timeout=timeout,
+            kernel_name="python3",
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            error_on_timeout={
+                "ename": TIMEOUT_ERROR,
+                "evalue": f"the cell was stopped after {timeout} s, the time limit of one cell",
+                "traceback": [],
+            },
+            record_timing=False,
+            resources={"metadata": {"path": str(cwd)}},
+            # Keep the learner's IPython history out of it, as nbgrader does.
+            extra_arguments=["--HistoryManager.hist_file=:memory:"],
+            on_cell_executed=on_cell_executed,
+            config=_unix_sockets_in(Path(sockets)),
+        )
         try:
             _execute(client, log)
         except DeadKernelError:
             kernel_died = True
         except RuntimeError as error:
             # nbclient raises a bare RuntimeError when the kernel cannot start at all.
-            raise AsyncDbLabError(
-                f"Could not start a python3 kernel to run the notebook: {error}"
-            ) from error
+            raise _KernelDidNotStart(str(error)) from error
         log.seek(0)
         kernel_log = log.read()[-2000:]
     seconds = time.perf_counter() - started
@@ -114,6 +135,14 @@ def run_notebook(
         if cell.cell_type == "code"
     }
     return NotebookRun(cells, seconds, kernel_died, kernel_log if kernel_died else "")
+
+
+def _unix_sockets_in(folder: Path) -> Any:
+    """Kernel channels on Unix sockets in `folder`: TCP ports picked free can be taken by another
+    process before the kernel binds them (then it dies at start-up), which files cannot."""
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(folder / "kernel")}})
 
 
 def _execute(client: NotebookClient, log: IO[str]) -> None:
