@@ -63,7 +63,11 @@ async def count_users(engine) -> int:
 
 LOOP_FOREVER = "while True:\n    pass\n"
 AWAIT_FOREVER = "import asyncio\n\nawait asyncio.Event().wait()\n"
-PG_SLEEP = """async with engine.connect() as conn:
+PG_SLEEP = """from sqlalchemy.ext.asyncio import create_async_engine
+
+# An engine of its own: interrupting the kernel cancels only the notebook engine's statements.
+own_engine = create_async_engine(db.url)
+async with own_engine.connect() as conn:
     # Switch off both server-side guard rails first: only the grader can stop this now.
     await conn.execute(text("SET statement_timeout = 0"))
     await conn.execute(text("SET client_connection_check_interval = 0"))
