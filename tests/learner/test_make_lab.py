@@ -5,6 +5,7 @@ keeps them), never overwrites the learner's work, stops cleanly."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -70,7 +71,9 @@ class Lab:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
             connection.request("GET", self._with_token(path))
-            return connection.getresponse().status
+            # Closed here: the response holds the socket open after the connection is closed.
+            with connection.getresponse() as response:
+                return response.status
         finally:
             connection.close()
 
@@ -238,6 +241,10 @@ async def _in_terminal(lab: Lab, command: str, until: str, timeout: float = 60) 
         if kind == "stdout":
             said += content[0]
     socket_.close()
+    # Closing only starts the handshake: wait for its end, or the loop ends with the socket open.
+    with contextlib.suppress(TimeoutError):
+        while await asyncio.wait_for(socket_.read_message(), 10) is not None:
+            pass
     return said
 
 
