@@ -68,15 +68,15 @@ def run_notebook(
     than `timeout` seconds is interrupted and recorded as a CellTimeoutError. Ctrl-C shuts the
     kernel down, then raises KeyboardInterrupt.
     """
-    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-        try:
+    for _ in range(KERNEL_START_ATTEMPTS - 1):
+        with contextlib.suppress(_KernelDidNotStart):
             return _run_once(notebook, cwd, timeout)
-        except _KernelDidNotStart as error:
-            if attempt == KERNEL_START_ATTEMPTS:
-                raise AsyncDbLabError(
-                    f"Could not start a python3 kernel to run the notebook: {error}"
-                ) from None
-    raise AssertionError("unreachable")
+    try:
+        return _run_once(notebook, cwd, timeout)
+    except _KernelDidNotStart as error:
+        raise AsyncDbLabError(
+            f"Could not start a python3 kernel to run the notebook: {error}"
+        ) from None
 
 
 class _KernelDidNotStart(Exception):

@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL, make_url
 
 from asyncdb_lab.errors import BackendUnavailable
 from asyncdb_lab.servers.admin import drop_database
-from asyncdb_lab.servers.embedded.reaper import is_alive, process_start_time
+from asyncdb_lab.servers.embedded.reaper import process_start_time, scratch_owner_is_gone
 from asyncdb_lab.servers.sync_admin import run_sync
 from asyncdb_lab.servers.templates import Contents, TemplateNames, create_templates
 from asyncdb_lab.settings import BACKEND_ENV, DATABASE_URL_ENV
@@ -138,7 +138,7 @@ class ExternalServer:
                 f"adl\\_{host_tag()}\\_%",
             )
             for (name,) in names:
-                if _owner_is_gone(name):
+                if scratch_owner_is_gone(name):
                     # Cleanup never stops a start: one that fails is tried again next time.
                     with contextlib.suppress(Exception):
                         await drop_database(conn, name)
@@ -241,18 +241,6 @@ async def _drop_all(dsn: str, names: list[str]) -> list[str]:
         with contextlib.suppress(Exception):
             await conn.close()
     return left
-
-
-def _owner_is_gone(name: str) -> bool:
-    """adl_<host>_<pid>_<start>_… names a database of a process on this host; is it dead?"""
-    parts = name.split("_")
-    try:
-        pid, started = int(parts[2]), int(parts[3], 36)
-    except (IndexError, ValueError):
-        return False
-    if not is_alive(pid):
-        return True
-    return int(process_start_time(pid) * 100) != started
 
 
 def _plain_url(url: str) -> URL:

@@ -152,19 +152,10 @@ def drop_databases_of_dead_processes(server_dir: Path, bin_dir: Path) -> None:
     """Drop every scratch database whose process is gone (named as servers/url.py names them:
     adl_<host>_<pid>_<start, base 36>_…), through psql: the watchdog imports no driver."""
     listed = _psql(server_dir, bin_dir, ["SELECT datname FROM pg_database WHERE datname ~ '^adl_'"])
-    gone = [name for name in listed.splitlines() if _owner_is_gone(name)]
+    gone = [name for name in listed.splitlines() if reaper.scratch_owner_is_gone(name)]
     if gone:
         drops = [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in gone]
         _psql(server_dir, bin_dir, drops)
-
-
-def _owner_is_gone(name: str) -> bool:
-    parts = name.split("_")
-    try:
-        pid, ticks = int(parts[2]), int(parts[3], 36)
-    except (IndexError, ValueError):
-        return False
-    return not holder_is_alive(pid, ticks)
 
 
 def _psql(server_dir: Path, bin_dir: Path, statements: list[str]) -> str:

@@ -34,6 +34,17 @@ def process_start_time(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def scratch_owner_is_gone(name: str) -> bool:
+    """Whether the process a scratch database is named after has ended: servers/url.py names
+    them adl_<host>_<pid>_<start, hundredths of a second since boot, base 36>_…"""
+    parts = name.split("_")
+    try:
+        pid, started = int(parts[2]), int(parts[3], 36)
+    except (IndexError, ValueError):
+        return False
+    return not is_alive(pid) or int(process_start_time(pid) * 100) != started
+
+
 def is_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
