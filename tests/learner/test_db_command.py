@@ -40,7 +40,7 @@ def test_db_serves_a_seeded_database_to_psql_and_leaves_nothing_after_ctrl_c():
         printed = []
         for line in server.stdout:
             printed.append(line)
-            if line.startswith("Ctrl-C stops"):
+            if line.startswith("Ctrl-C deletes"):
                 break
         text = "".join(printed)
         assert "the course tables and the seed data" in text, text + server.stderr.read()
@@ -66,7 +66,7 @@ def test_db_serves_a_seeded_database_to_psql_and_leaves_nothing_after_ctrl_c():
         server.send_signal(signal.SIGINT)
         stdout, stderr = server.communicate(timeout=30)
         assert server.returncode == 0, stderr
-        assert "Stopped: the server, its database and its files are gone." in stdout
+        assert "Stopped: the database is gone, and so is any server or file" in stdout
         assert wait_until(lambda: not any(alive(pid) for pid in postgres), timeout=10)
         assert wait_until(lambda: not alive(record.watchdog_pid), timeout=10)
         assert not server_dir.exists()

@@ -10,8 +10,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "db",
         help="start a disposable database with the seed data, print its URL and a psql command",
         description="Start a disposable PostgreSQL database (the course tables and seed data "
-        "unless told otherwise), print its URL and a psql command, and wait. Ctrl-C stops the "
-        "server and removes everything it made.",
+        "unless told otherwise), print its URL and a psql command, and wait. Ctrl-C deletes the "
+        "database and whatever the course started for it alone.",
     )
     contents = db.add_mutually_exclusive_group()
     contents.add_argument(

@@ -1,5 +1,6 @@
 """`asyncdb-lab db`: a disposable database with the seed data, to explore with psql or any client,
-until Ctrl-C, which stops the server and removes everything it made."""
+until Ctrl-C, which deletes the database and whatever the course started for it alone (a server
+the learner's notebooks share stays until the last of them stops)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ def describe(db: DisposableDatabase) -> str:
             "",
             "Tables: users, posts, accounts, products, orders, order_items (\\dt in psql lists "
             "them, \\d users describes one).",
-            "Ctrl-C stops the server and deletes the database and every file it made.",
+            "Ctrl-C deletes this database; a server the course started for it alone stops too "
+            "(one your notebooks share stays until the last of them stops).",
         ]
     )
 
@@ -61,11 +63,11 @@ def serve(contents: Contents = "seed", *, say: Callable[[str], None] = print) ->
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        say("\nStopping the server…")
+        say("\nDeleting the database…")
     finally:
         stop_server()
         signal.signal(signal.SIGTERM, previous)
-    say("Stopped: the server, its database and its files are gone.")
+    say("Stopped: the database is gone, and so is any server or file the course started for it.")
     return 0
 
 
