@@ -39,10 +39,12 @@ LAB_TERMINAL := --ServerApp.terminado_settings="shell_command=[\"$${SHELL:-/bin/
 # lab extension (Formgrader, Assignment and Course List, Create Assignment, Validate) and its
 # server extensions. Instructors who start `jupyter lab` themselves (in grader/) keep them all.
 LAB_CONFIG := $(abspath src/asyncdb_lab/learner/lab_config)
+LAB_DATA := $(abspath src/asyncdb_lab/learner/lab_data)
 lab: $(INSTALLED) ## Copy new notebooks into your workspace (never overwriting), open JupyterLab there
 	$(BIN)/asyncdb-lab workspace --workspace "$(WORKSPACE)"
 	PATH="$(abspath $(BIN)):$$PATH" ASYNCDB_LAB_WORKSPACE="$(abspath $(WORKSPACE))" \
 		JUPYTER_CONFIG_PATH="$(LAB_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+		JUPYTER_PATH="$(LAB_DATA)$${JUPYTER_PATH:+:$$JUPYTER_PATH}" \
 		$(BIN)/jupyter lab --notebook-dir="$(WORKSPACE)" $(ROOT_FLAG) $(LAB_TERMINAL) $(LAB_ARGS)
 
 test: $(INSTALLED) ## Run every test, the slow ones included

@@ -29,6 +29,8 @@ from pathlib import Path
 import nbformat
 from jupyter_client.manager import KernelManager
 
+from asyncdb_lab.learner.workspace import LAB_DATA_DIR
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 SOLUTIONS = REPO / "solutions"
@@ -69,7 +71,11 @@ def run_timed(kernel: KernelManager, source: str, timeout: float = 120) -> float
 
 
 def second_setup_seconds(env: dict[str, str]) -> float:
-    """The setup cell of notebook 01 in a kernel started while notebook 00's kernel is open."""
+    """The setup cell of notebook 01 in a kernel started while notebook 00's kernel is open,
+    both the kernel `make lab`'s JupyterLab starts (its kernelspec first on JUPYTER_PATH)."""
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        filter(None, [str(LAB_DATA_DIR), env.get("JUPYTER_PATH")])
+    )
     first, second = (KernelManager(kernel_name="python3") for _ in range(2))
     with tempfile.TemporaryDirectory() as folder:
         for kernel in (first, second):

@@ -34,7 +34,12 @@ from support.learner import REPO, learner_notebook, put, release, solution_sourc
 from support.processes import stop_process_group
 
 from asyncdb_lab.course.notebook import nbgrader_meta
-from asyncdb_lab.learner.workspace import LAB_CONFIG_DIR, kernel_metadata, sync_workspace
+from asyncdb_lab.learner.workspace import (
+    LAB_CONFIG_DIR,
+    LAB_DATA_DIR,
+    kernel_metadata,
+    sync_workspace,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -192,9 +197,11 @@ def lab_environment(root: Path, workspace: Path) -> dict[str, str]:
     config_path = os.pathsep.join(
         filter(None, [str(LAB_CONFIG_DIR), os.environ.get("JUPYTER_CONFIG_PATH")])
     )
+    data_path = os.pathsep.join(filter(None, [str(LAB_DATA_DIR), os.environ.get("JUPYTER_PATH")]))
     return dict(
         os.environ,
         JUPYTER_CONFIG_PATH=config_path,
+        JUPYTER_PATH=data_path,
         PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         ASYNCDB_LAB_WORKSPACE=str(workspace),
         JUPYTER_RUNTIME_DIR=str(root / "runtime"),

@@ -24,10 +24,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client.manager import KernelManager
 from support.learner import learner_notebook, solution_sources
 from support.processes import stop_process_group
 
-from asyncdb_lab.learner.workspace import LAB_CONFIG_DIR, content_hash, kernel_metadata
+from asyncdb_lab.learner.workspace import (
+    LAB_CONFIG_DIR,
+    LAB_DATA_DIR,
+    content_hash,
+    kernel_metadata,
+)
 from asyncdb_lab.settings import REPO
 
 NOTEBOOK = "00_start_here/00_start_here.ipynb"
@@ -156,7 +162,9 @@ def test_make_lab_makes_the_workspace_opens_jupyterlab_there_and_keeps_the_learn
         assert stamped == kernel_metadata("python3")
         assert lab.root_dirs() == [workspace]
         specs = json.loads(lab.get("/api/kernelspecs"))
-        assert "python3" in specs["kernelspecs"]
+        # The notebooks' kernel is the course's: it imports the library as it starts.
+        argv = specs["kernelspecs"]["python3"]["spec"]["argv"]
+        assert f"--IPKernelApp.extensions={PRELOAD}" in argv, argv
         # nbgrader is installed, but none of it reaches the learner: its lab extension (the
         # Formgrader, Assignment List, Course List and Create Assignment panels, the Nbgrader
         # menu, the Validate button) is disabled, and its server extensions are not loaded.
@@ -176,6 +184,43 @@ def test_make_lab_makes_the_workspace_opens_jupyterlab_there_and_keeps_the_learn
         assert lab.root_dirs() == [workspace]
         assert mine.read_bytes() == solved
     assert mine.read_bytes() == solved
+
+
+PRELOAD = "asyncdb_lab.learner.preload"
+
+
+@pytest.mark.slow
+def test_the_learners_kernel_has_the_course_imported_before_the_first_cell_and_no_name_bound(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """The setup cell's imports (about 0.2 s) happen while the kernel starts, in the kernel the
+    learner's JupyterLab starts (LAB_DATA_DIR first on JUPYTER_PATH, as `make lab` puts it)."""
+    monkeypatch.setenv("JUPYTER_PATH", str(LAB_DATA_DIR))
+    kernel = KernelManager(kernel_name="python3")
+    kernel.start_kernel(stderr=subprocess.DEVNULL)
+    client = kernel.client()
+    client.start_channels()
+    said: list[str] = []
+    try:
+        client.wait_for_ready(timeout=60)
+        probe = (
+            "import sys\n"
+            "print(sorted(m for m in ('sqlalchemy', 'asyncpg', 'asyncdb_lab.databases',"
+            " 'sqlalchemy.dialects.postgresql.asyncpg') if m in sys.modules))\n"
+            "print(sorted(k for k in globals() if not k.startswith('_')"
+            " and k not in ('In', 'Out', 'get_ipython', 'exit', 'quit', 'open', 'sys')))"
+        )
+        client.execute_interactive(
+            probe, timeout=60, output_hook=lambda m: said.append(m["content"].get("text", ""))
+        )
+    finally:
+        client.stop_channels()
+        kernel.shutdown_kernel(now=True)
+    loaded, names = "".join(said).splitlines()
+    assert loaded == str(
+        ["asyncdb_lab.databases", "asyncpg", "sqlalchemy", "sqlalchemy.dialects.postgresql.asyncpg"]
+    )
+    assert names == "[]", f"the preload bound names in the notebook: {names}"
 
 
 def test_the_learners_configuration_disables_every_server_extension_nbgrader_installs():

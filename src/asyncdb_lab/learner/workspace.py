@@ -39,6 +39,9 @@ KERNEL_METADATA = ("kernelspec", "language_info")
 # What `make lab` adds to JUPYTER_CONFIG_PATH: the learner's JupyterLab without nbgrader's
 # instructor panels, menus and Validate button (instructors starting JupyterLab keep them).
 LAB_CONFIG_DIR = Path(__file__).with_name("lab_config")
+# What `make lab` adds to JUPYTER_PATH: the kernelspec its notebooks name ("python3"), whose
+# kernels import the course library as they start (learner/preload.py).
+LAB_DATA_DIR = Path(__file__).with_name("lab_data")
 
 
 class UsageError(AsyncDbLabError):
