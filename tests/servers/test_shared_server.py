@@ -18,6 +18,9 @@ import asyncpg
 import pytest
 from support.processes import Child, alive, kill9, server_processes, wait_until
 
+from asyncdb_lab.learner.head_start import shared_server_held
+from asyncdb_lab.servers.embedded.leases import LEASES, lease_name
+
 pytestmark = pytest.mark.slow
 
 
@@ -177,3 +180,41 @@ def test_a_server_started_directly_is_never_shared(shared_env, monkeypatch):
             assert "srv-shared-" not in str(private.server_dir)
     finally:
         user.kill9()
+
+
+def test_a_checks_head_start_holds_the_server_its_kernels_share_until_the_check_ends(
+    shared_env, monkeypatch
+):
+    """`asyncdb-lab check` attaches to the shared server while its kernel starts
+    (learner/head_start.py); the kernel (here a child) finds it running, and it outlives that
+    kernel until the check ends, then goes like any last user's server."""
+    for name in [n for n in os.environ if n.startswith("ASYNCDB_LAB_")]:
+        monkeypatch.delenv(name)
+    for name in ("ASYNCDB_LAB_RUNTIME_DIR", "ASYNCDB_LAB_SHARED_SERVER", "ASYNCDB_LAB_QUIET"):
+        monkeypatch.setenv(name, shared_env[name])
+    with shared_server_held():
+        assert wait_until(lambda: any(_leases_of(shared_env, os.getpid())))
+        kernel = Child(shared_env, "exit")
+        assert kernel.wait() == 0
+        assert alive(kernel.report["postmaster"]), "the server stopped under the check"
+        assert _leases_of(shared_env, os.getpid())
+    assert wait_until(lambda: not alive(kernel.report["postmaster"]))
+    assert not Path(kernel.report["dir"]).exists()
+    assert not base_of(shared_env).exists()
+
+
+@pytest.mark.parametrize("setting", [("ASYNCDB_LAB_SHARED_SERVER", "0"),
+                                     ("ASYNCDB_LAB_BACKEND", "url")])  # fmt: skip
+def test_no_head_start_when_the_kernel_would_not_share_it(shared_env, monkeypatch, setting):
+    for name in [n for n in os.environ if n.startswith("ASYNCDB_LAB_")]:
+        monkeypatch.delenv(name)
+    for name in ("ASYNCDB_LAB_RUNTIME_DIR", "ASYNCDB_LAB_SHARED_SERVER", "ASYNCDB_LAB_QUIET"):
+        monkeypatch.setenv(name, shared_env[name])
+    monkeypatch.setenv(*setting)
+    with shared_server_held():
+        pass
+    assert not base_of(shared_env).exists()
+
+
+def _leases_of(env: dict[str, str], pid: int) -> list[Path]:
+    return list(base_of(env).glob(f"srv-shared-*/{LEASES}/{lease_name(pid)}"))

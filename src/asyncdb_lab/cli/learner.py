@@ -132,6 +132,7 @@ def _check(args: argparse.Namespace) -> int:
 
     skip_iri_grammar()  # before nbformat is imported
     from asyncdb_lab.errors import AsyncDbLabError
+    from asyncdb_lab.learner.head_start import shared_server_held
     from asyncdb_lab.learner.watch import watch
     from asyncdb_lab.learner.workspace import UsageError, resolve_notebook, topic_notebooks
 
@@ -158,17 +159,19 @@ def _check(args: argparse.Namespace) -> int:
     if args.watch:
         latest = max(targets, key=lambda t: targets[t].stat().st_mtime)
         try:
-            watch(
-                lambda: targets if args.notebook else topic_notebooks(workspace),
-                lambda topic, path: _check_one(topic, path, workspace, args.timeout),
-                first=latest,
-            )
+            with shared_server_held():
+                watch(
+                    lambda: targets if args.notebook else topic_notebooks(workspace),
+                    lambda topic, path: _check_one(topic, path, workspace, args.timeout),
+                    first=latest,
+                )
         except KeyboardInterrupt as stopped:
             print()
             what = "; ".join(filter(None, ["stopped watching", str(stopped)]))
             raise KeyboardInterrupt(what) from None
         return 0
-    results = [_check_one(t, p, workspace, args.timeout, why) for t, p in targets.items()]
+    with shared_server_held():
+        results = [_check_one(t, p, workspace, args.timeout, why) for t, p in targets.items()]
     return 0 if all(results) else 1
 
 
