@@ -3,6 +3,7 @@ overwritten, a newer course version announced, and reset only on request, with a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -141,6 +142,31 @@ def test_a_course_change_of_kernel_metadata_only_is_not_announced(tmp_path: Path
     assert sync_workspace(workspace, course).newer_upstream == []
     assert newer_upstream(workspace, course) == []
     # A change of content still is.
+    add_topic(course, "00_intro", "\nA clearer explanation.")
+    assert newer_upstream(workspace, course) == ["00_intro"]
+
+
+def test_a_workspace_made_before_kernel_metadata_was_ignored_is_not_told_the_course_changed(
+    tmp_path: Path,
+):
+    """Its record holds each file's plain sha256; an edited copy of an unchanged course
+    notebook is not announced, the record moves to today's form, and a real change still is."""
+    course = course_with(tmp_path, "00_intro")
+    workspace = tmp_path / "workspace"
+    sync_workspace(workspace, course)
+    source = course / "00_intro" / "00_intro.ipynb"
+    record = workspace / ".asyncdb-lab" / "course.json"
+    old_form = {
+        "files": {"00_intro/00_intro.ipynb": hashlib.sha256(source.read_bytes()).hexdigest()}
+    }
+    record.write_text(json.dumps(old_form))
+    edit(workspace / "00_intro" / "00_intro.ipynb", "\n# my work")
+
+    assert newer_upstream(workspace, course) == []
+    assert sync_workspace(workspace, course).newer_upstream == []
+    assert json.loads(record.read_text())["files"] == {
+        "00_intro/00_intro.ipynb": content_hash(source)
+    }
     add_topic(course, "00_intro", "\nA clearer explanation.")
     assert newer_upstream(workspace, course) == ["00_intro"]
 

@@ -93,6 +93,8 @@ def sync_workspace(workspace: Path, course: Path = NOTEBOOKS_DIR) -> SyncReport:
         source, target = course / relative, workspace / relative
         key = relative.as_posix()
         upstream = content_hash(source)
+        if key in manifest:
+            manifest[key] = _migrated(manifest[key], source, upstream) or manifest[key]
         if not target.exists():
             _copy_course_file(source, target)
             manifest[key] = upstream
@@ -115,11 +117,19 @@ def newer_upstream(workspace: Path, course: Path = NOTEBOOKS_DIR) -> list[str]:
         upstream = content_hash(source)
         if (
             target.exists()
-            and _newer_upstream(manifest.get(key), upstream)
+            and _newer_upstream(_migrated(manifest.get(key), source, upstream), upstream)
             and content_hash(target) != upstream
         ):
             topics.append(topic)
     return topics
+
+
+def _migrated(copied: str | None, source: Path, upstream: str) -> str | None:
+    """The record in today's form: workspaces made before content_hash ignored kernel metadata
+    recorded the file's plain sha256, which still means "copied from this version"."""
+    if copied is not None and copied == hashlib.sha256(source.read_bytes()).hexdigest():
+        return upstream
+    return copied
 
 
 def _newer_upstream(copied: str | None, upstream: str) -> bool:
