@@ -8,7 +8,7 @@ WORKSPACE ?= workspace
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock lab test test-fast mutants stress lint format notebooks benchmark benchmark-grading clean
+.PHONY: help install lock lab test test-fast mutants misconceptions stress lint format notebooks benchmark benchmark-grading clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,6 +55,9 @@ test-fast: $(INSTALLED) ## Run the tests that take seconds, not minutes
 
 mutants: $(INSTALLED) ## Grade every wrong answer and correct alternative of tests/wrong_answers/; print the catch rate
 	$(BIN)/python -m pytest -q -m mutants tests/course/test_mutants.py
+
+misconceptions: $(INSTALLED) ## Record which visible tests each wrong answer fails (data/misconceptions.yaml; ~10 min)
+	$(BIN)/python tests/misconceptions.py
 
 stress: $(INSTALLED) ## Grade every solution notebook 20 times with autovacuum made aggressive (long; not among the tests)
 	$(BIN)/python tests/stress.py --times 20

@@ -1,6 +1,7 @@
 """The wrong-answer suite (`make mutants`): every plausible wrong answer in tests/wrong_answers/
 loses points in a hidden test of its own exercise and nowhere else, every correct alternative keeps
-full marks, and `asyncdb-lab check` and `asyncdb-lab grade` judge every visible test the same way.
+full marks, `asyncdb-lab check` and `asyncdb-lab grade` judge every visible test the same way, and
+data/misconceptions.yaml records the visible failures of every wrong answer as check sees them now.
 
 Each notebook's cases are graded once, together, by `asyncdb-lab grade` (see support/mutants.py);
 the table of caught/total per exercise is printed at the end of the run.
@@ -84,6 +85,7 @@ def test_the_grade_means_what_it_says(notebook: str, case: str, suite: Suite):
     else:
         assert outcome.lost_in_hidden(), f"the wrong answer {what} keeps full marks"
         assert not outcome.collateral(), f"the wrong answer {what} also cost {outcome.collateral()}"
+        assert not outcome.misconception_drift(), f"{what}: {outcome.misconception_drift()}"
     assert not outcome.disagreements(), (
         f"check and grade disagree on {what}: {outcome.disagreements()}"
     )

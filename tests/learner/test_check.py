@@ -113,7 +113,33 @@ def test_a_half_solved_notebook_shows_the_failing_test_its_message_and_its_hint(
     assert "statements sent by count_users: expected 1 (int), got 2 (int)." in out
     assert hint_for("00_start_here", "test_count_users_one_statement") in out
     assert "Next: fix count_users (test_count_users_one_statement)" in out
+    # Two statements is no mistake the course knows ("got 0" is): no diagnosis is better than
+    # a wrong one.
+    assert "Looks like" not in out
     assert path.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_a_known_mistake_is_named_with_the_section_that_teaches_it(tmp_path: Path):
+    """The answer that returns the number it saw in the seed data fails the visible statement
+    count the way tests/wrong_answers/ records it (data/misconceptions.yaml)."""
+    answer = solution_sources("00_start_here")["count_users"]
+    answer = answer[: answer.index("    async with")] + "    return 1000\n"
+    path = put(
+        tmp_path, "00_start_here", learner_notebook("00_start_here", {"count_users": answer})
+    )
+
+    run = asyncdb_lab("check", "00", "--workspace", str(tmp_path))
+
+    assert run.returncode == 1, run.stdout + run.stderr
+    out = " ".join(run.stdout.split())
+    assert (
+        "Looks like one of 2 known mistakes, which fail these same tests: returns the number it "
+        "saw in the seed data; remembers each engine's count after the first call."
+    ) in out
+    assert "The notebook teaches them in “Part C — your first exercise: `count_users`”." in out
+    assert saved(tmp_path, "00_start_here")["exercises"][0]["mistake"].startswith("Looks like")
+    assert path.exists()
 
 
 # -- every kind of outcome, on a small notebook of its own (no database) -----------------------

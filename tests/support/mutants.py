@@ -26,6 +26,7 @@ from typing import Literal
 
 import nbformat
 
+from asyncdb_lab.course.misconceptions import load_misconceptions
 from asyncdb_lab.course.notebook import BEGIN_HIDDEN_TESTS, nbgrader_meta, read_structure
 from asyncdb_lab.settings import REPO
 from support.nbgrader_course import write_course_config
@@ -57,6 +58,7 @@ class TestVerdict:
     hidden_part: bool  # the cell has hidden tests
     graded_full: bool
     checked: str  # asyncdb-lab check's status of the cell ("hidden" when it cannot see it)
+    check_message: str = ""  # what check said of it
 
 
 @dataclass
@@ -84,6 +86,24 @@ class Outcome:
             for t in self.submission.tests.values()
             if t.exercise not in self.case.sources and not t.graded_full
         ]
+
+    def misconception_drift(self) -> str:
+        """How data/misconceptions.yaml misstates this wrong answer's visible failures, or ""."""
+        failed = {t.grade_id: t.check_message for t in self.own() if t.checked == "failed"}
+        recorded = [
+            m
+            for m in load_misconceptions()
+            if m.exercise == self.case.exercise and m.mistake == self.case.label
+        ]
+        if not failed and not recorded:
+            return ""
+        if len(recorded) == 1 and recorded[0].matches(failed):
+            return ""
+        said = recorded[0].fails if len(recorded) == 1 else f"{len(recorded)} entries"
+        return (
+            f"data/misconceptions.yaml records {said} for it, but check now fails "
+            f"{failed or 'no visible test'}: run `make misconceptions`, commit the file"
+        )
 
     def lost(self) -> list[str]:
         return [t.grade_id for t in self.submission.tests.values() if not t.graded_full]
@@ -247,12 +267,15 @@ def _test_cells(notebook: str) -> dict[str, tuple[bool, bool]]:
     return {test.grade_id: (test.visible, test.grade_id in hidden) for test in released.tests}
 
 
-def _check(path: str, reference: str) -> dict[str, str]:
-    """`asyncdb-lab check`'s verdict of every test cell (run in a worker process)."""
+def _check(path: str, reference: str) -> dict[str, tuple[str, str]]:
+    """`asyncdb-lab check`'s verdict of every test cell and its message (run in a worker
+    process)."""
     from asyncdb_lab.learner.check import check_notebook
 
     result = check_notebook(Path(path), reference=Path(reference))
-    return {test.grade_id: test.status for ex in result.exercises for test in ex.tests}
+    return {
+        test.grade_id: (test.status, test.message) for ex in result.exercises for test in ex.tests
+    }
 
 
 def grade_notebook(notebook: str, work: Path, jobs: int = 2) -> dict[str, Outcome]:
@@ -299,7 +322,7 @@ def grade_notebook(notebook: str, work: Path, jobs: int = 2) -> dict[str, Outcom
                     visible,
                     hidden,
                     test["points"] == test["max_points"],
-                    checked[student].get(test["name"], "missing"),
+                    *checked[student].get(test["name"], ("missing", "")),
                 )
         results[student] = submission
     return {case_id(c): Outcome(c, results[c.student]) for c in all_cases}

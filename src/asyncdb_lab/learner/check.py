@@ -17,6 +17,7 @@ from typing import Any, Literal
 import nbformat
 
 from asyncdb_lab.course.hints import hint_for
+from asyncdb_lab.course.misconceptions import describe, diagnose
 from asyncdb_lab.course.notebook import (
     Structure,
     TestStatus,
@@ -59,6 +60,7 @@ class ExerciseResult:
     tests: list[CheckedTest]
     message: str = ""
     hint: str = ""
+    mistake: str = ""  # the known mistake its failures look like (course/misconceptions.py)
 
     @property
     def earned(self) -> float:
@@ -288,6 +290,8 @@ def _judge_exercise(
     if exercise.status == "done":
         if any(t.status in ("failed", "missing", "not_run") for t in tests):
             exercise.status = "failing"
+            failed = {t.grade_id: t.message for t in tests if t.status == "failed"}
+            exercise.mistake = describe(diagnose(name, failed))
         elif not any(t.status == "passed" for t in tests):
             exercise.status = "unchecked"
             exercise.message = "Its tests are all hidden: it is checked when graded."

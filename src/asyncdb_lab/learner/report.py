@@ -99,6 +99,8 @@ def _exercise(exercise: ExerciseResult, width: int) -> list[str]:
         lines += wrap(exercise.message, width, "  ", "  ")
     if exercise.hint:
         lines += wrap(f"Hint: {exercise.hint}", width, "  ", "        ")
+    if exercise.mistake:
+        lines += wrap(exercise.mistake, width, "  ", "  ")
     if exercise.status != "not_started":
         for test in exercise.tests:
             lines += _test(test, width)
