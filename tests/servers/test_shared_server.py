@@ -19,6 +19,7 @@ import pytest
 from support.processes import Child, alive, kill9, server_processes, wait_until
 
 from asyncdb_lab.learner.head_start import shared_server_held
+from asyncdb_lab.servers.embedded import shared
 from asyncdb_lab.servers.embedded.leases import LEASES, lease_name
 
 pytestmark = pytest.mark.slow
@@ -201,6 +202,8 @@ def test_a_checks_head_start_holds_the_server_its_kernels_share_until_the_check_
     assert wait_until(lambda: not alive(kernel.report["postmaster"]))
     assert not Path(kernel.report["dir"]).exists()
     assert not base_of(shared_env).exists()
+    # This process started the server's watchdog: it ends with the server, and is reaped here.
+    assert wait_until(lambda: all(w.poll() is not None for w in shared._watchdogs))
 
 
 @pytest.mark.parametrize("setting", [("ASYNCDB_LAB_SHARED_SERVER", "0"),
