@@ -189,10 +189,7 @@ def test_a_checks_head_start_holds_the_server_its_kernels_share_until_the_check_
     """`asyncdb-lab check` attaches to the shared server while its kernel starts
     (learner/head_start.py); the kernel (here a child) finds it running, and it outlives that
     kernel until the check ends, then goes like any last user's server."""
-    for name in [n for n in os.environ if n.startswith("ASYNCDB_LAB_")]:
-        monkeypatch.delenv(name)
-    for name in ("ASYNCDB_LAB_RUNTIME_DIR", "ASYNCDB_LAB_SHARED_SERVER", "ASYNCDB_LAB_QUIET"):
-        monkeypatch.setenv(name, shared_env[name])
+    _use_in_this_process(shared_env, monkeypatch)
     with shared_server_held():
         assert wait_until(lambda: any(_leases_of(shared_env, os.getpid())))
         kernel = Child(shared_env, "exit")
@@ -209,14 +206,19 @@ def test_a_checks_head_start_holds_the_server_its_kernels_share_until_the_check_
 @pytest.mark.parametrize("setting", [("ASYNCDB_LAB_SHARED_SERVER", "0"),
                                      ("ASYNCDB_LAB_BACKEND", "url")])  # fmt: skip
 def test_no_head_start_when_the_kernel_would_not_share_it(shared_env, monkeypatch, setting):
-    for name in [n for n in os.environ if n.startswith("ASYNCDB_LAB_")]:
-        monkeypatch.delenv(name)
-    for name in ("ASYNCDB_LAB_RUNTIME_DIR", "ASYNCDB_LAB_SHARED_SERVER", "ASYNCDB_LAB_QUIET"):
-        monkeypatch.setenv(name, shared_env[name])
+    _use_in_this_process(shared_env, monkeypatch)
     monkeypatch.setenv(*setting)
     with shared_server_held():
         pass
     assert not base_of(shared_env).exists()
+
+
+def _use_in_this_process(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process's course settings as the children's, so that it shares their server."""
+    for name in [n for n in os.environ if n.startswith("ASYNCDB_LAB_")]:
+        monkeypatch.delenv(name)
+    for name in ("ASYNCDB_LAB_RUNTIME_DIR", "ASYNCDB_LAB_SHARED_SERVER", "ASYNCDB_LAB_QUIET"):
+        monkeypatch.setenv(name, env[name])
 
 
 def _leases_of(env: dict[str, str], pid: int) -> list[Path]:

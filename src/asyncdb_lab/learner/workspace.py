@@ -94,7 +94,7 @@ def sync_workspace(workspace: Path, course: Path = NOTEBOOKS_DIR) -> SyncReport:
         key = relative.as_posix()
         upstream = content_hash(source)
         if key in manifest:
-            manifest[key] = _migrated(manifest[key], source, upstream) or manifest[key]
+            manifest[key] = _migrated(manifest[key], source, upstream)
         if not target.exists():
             _copy_course_file(source, target)
             manifest[key] = upstream
@@ -115,19 +115,21 @@ def newer_upstream(workspace: Path, course: Path = NOTEBOOKS_DIR) -> list[str]:
         key = f"{topic}/{source.name}"
         target = workspace / key
         upstream = content_hash(source)
+        copied = manifest.get(key)
         if (
             target.exists()
-            and _newer_upstream(_migrated(manifest.get(key), source, upstream), upstream)
+            and copied is not None
+            and _newer_upstream(_migrated(copied, source, upstream), upstream)
             and content_hash(target) != upstream
         ):
             topics.append(topic)
     return topics
 
 
-def _migrated(copied: str | None, source: Path, upstream: str) -> str | None:
+def _migrated(copied: str, source: Path, upstream: str) -> str:
     """The record in today's form: workspaces made before content_hash ignored kernel metadata
     recorded the file's plain sha256, which still means "copied from this version"."""
-    if copied is not None and copied == hashlib.sha256(source.read_bytes()).hexdigest():
+    if copied != upstream and copied == hashlib.sha256(source.read_bytes()).hexdigest():
         return upstream
     return copied
 
