@@ -8,7 +8,12 @@ from urllib.parse import urlparse
 
 from asyncdb_lab.errors import BackendUnavailable
 from asyncdb_lab.servers.url import ExternalServer
-from asyncdb_lab.settings import BACKEND_ENV, DOCKER_IMAGE
+from asyncdb_lab.settings import BACKEND_ENV, docker_image
+
+# Every container the course starts names its owner process, as scratch databases do
+# (adl_<host>_<pid>_<start>_): the next start and `asyncdb-lab cleanup` remove those whose owner
+# is gone, with or without testcontainers' Ryuk.
+OWNER_LABEL = "org.asyncdb-lab.owner"
 
 _PING = b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n"
 
@@ -74,12 +79,18 @@ def start_docker_server(reason: str) -> ExternalServer:
             raise BackendUnavailable(
                 f"testcontainers is not installed ({error}): run `make install`."
             ) from None
-    container = PostgresContainer(DOCKER_IMAGE, username="postgres", password="postgres")
+    from asyncdb_lab.servers.url import process_prefix
+
+    sweep_orphan_containers()
+    _use_ryuk_only_if_present()
+    image = docker_image()
+    container = PostgresContainer(image, username="postgres", password="postgres")
+    container.with_kwargs(labels={OWNER_LABEL: process_prefix()})
     try:
         container.start()
     except Exception as error:
         raise BackendUnavailable(
-            f"Docker answered but the {DOCKER_IMAGE} container did not start "
+            f"Docker answered but the {image} container did not start "
             f"({type(error).__name__}: {error}); unset {BACKEND_ENV} to use the embedded "
             f"server."
         ) from None
@@ -87,3 +98,44 @@ def start_docker_server(reason: str) -> ExternalServer:
     port = container.get_exposed_port(5432)
     url = f"postgresql://postgres:postgres@{host}:{port}/postgres"
     return ExternalServer(url, backend="docker", reason=reason, on_stop=container.stop)
+
+
+def _use_ryuk_only_if_present() -> None:
+    """Ryuk (testcontainers' reaper) is used when its image is here already; otherwise no pull
+    is tried (offline, a mirror, a locked-down laptop): the owner label does its work."""
+    from testcontainers.core.config import testcontainers_config as config
+
+    if config.ryuk_disabled:
+        return
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        docker.from_env().images.get(config.ryuk_image)
+    except Exception:
+        config.ryuk_disabled = True
+
+
+def sweep_orphan_containers() -> list[str]:
+    """Remove the course's containers whose owner process has ended; their short ids."""
+    from asyncdb_lab.servers.embedded.reaper import scratch_owner_is_gone
+    from asyncdb_lab.servers.url import host_tag
+
+    if not docker_reachability()[0]:
+        return []
+    try:
+        import docker
+
+        client = docker.from_env()
+        containers = client.containers.list(all=True, filters={"label": OWNER_LABEL})
+    except Exception:
+        return []
+    removed = []
+    for container in containers:
+        owner = container.labels.get(OWNER_LABEL, "")
+        if owner.startswith(f"adl_{host_tag()}_") and scratch_owner_is_gone(owner):
+            try:
+                container.remove(force=True)
+            except Exception:
+                continue
+            removed.append(container.short_id)
+    return removed
