@@ -168,7 +168,9 @@ for pool_timeout in (0.5, 2.0):
 async with engine.connect() as conn:
     max_connections = int(await conn.scalar(text("SHOW max_connections")))
     reserved = int(await conn.scalar(text("SHOW superuser_reserved_connections")))
-    reserved += int(await conn.scalar(text("SHOW reserved_connections")))  # PostgreSQL 16+
+    # reserved_connections exists from PostgreSQL 16 on; before, current_setting(…, true) is NULL.
+    for_roles = "SELECT coalesce(current_setting('reserved_connections', true), '0')"
+    reserved += int(await conn.scalar(text(for_roles)))
     in_use = await conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"))
 
 available = max_connections - reserved

@@ -6,7 +6,14 @@ class AsyncDbLabError(RuntimeError):
 
 
 class BackendUnavailable(AsyncDbLabError):
-    """The PostgreSQL backend that was asked for cannot start or cannot be reached."""
+    """The PostgreSQL backend that was asked for cannot start or cannot be reached.
+
+    `what` is what happened without the advice (the message's first part), for a reason that
+    goes on with something else, as an automatic choice giving way does."""
+
+    def __init__(self, message: str, *, what: str = "") -> None:
+        super().__init__(message)
+        self.what = what or message
 
 
 class ServerStartFailed(AsyncDbLabError):

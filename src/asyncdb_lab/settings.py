@@ -42,6 +42,14 @@ NOTEBOOKS_DIR = REPO / "notebooks"
 
 # The image the docker backend runs; keep its major version equal to the embedded wheel's.
 DOCKER_IMAGE = "postgres:18-alpine"
+# Another image honouring the official one's contract (POSTGRES_USER, POSTGRES_PASSWORD,
+# POSTGRES_DB, port 5432), e.g. one built offline (.ci/docker/setup).
+DOCKER_IMAGE_ENV = "ASYNCDB_LAB_DOCKER_IMAGE"
+
+
+def docker_image() -> str:
+    return os.environ.get(DOCKER_IMAGE_ENV, "").strip() or DOCKER_IMAGE
+
 
 # Server-side limits set as database defaults (ALTER DATABASE … SET) on every database handed out.
 # A Jupyter cell timeout interrupts the kernel, not the server: these are what end a runaway query.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from asyncdb_lab.errors import BackendUnavailable
-from asyncdb_lab.servers.base import choose_backend
+from asyncdb_lab.servers.base import choose_backend, start_server
 from asyncdb_lab.servers.docker import docker_reachability
 
 
@@ -136,3 +136,45 @@ def test_an_unreachable_url_server_fails_in_one_line_not_a_traceback(
     assert len(lines) == 1, result.stdout + result.stderr
     assert f"(127.0.0.1:{port}): connection refused" in lines[0]
     assert "unset ASYNCDB_LAB_DATABASE_URL to use the embedded server" in lines[0]
+
+
+# The Docker SDK leaves its Unix socket for the garbage collector when the engine refuses the
+# connection (docker.transport.unixconn): not the course's to close.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.slow
+def test_docker_that_answers_but_cannot_give_a_database_gives_way_to_the_embedded_server(
+    no_docker: Path,
+):
+    """Automatic mode: Docker answered its ping, then could not start a container (here the
+    "daemon" stops answering; elsewhere an image that cannot be pulled): the embedded server
+    starts instead, and its reason says why."""
+    with daemon_answering(no_docker, b"HTTP/1.0 200 OK\r\n\r\nOK"):
+        choice = choose_backend()
+    assert (choice.name, choice.automatic) == ("docker", True)
+    server = start_server(choice)
+    try:
+        assert server.backend == "embedded"
+        assert server.reason.startswith("Docker answered but the postgres:18-alpine container")
+        assert server.reason.endswith("; the embedded server instead")
+    finally:
+        server.stop()
+
+
+# The Docker SDK leaves its Unix socket for the garbage collector when the engine refuses the
+# connection (docker.transport.unixconn): not the course's to close.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_docker_asked_for_by_name_fails_with_its_own_reason_and_the_fix(
+    no_docker: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("ASYNCDB_LAB_BACKEND", "docker")
+    with daemon_answering(no_docker, b"HTTP/1.0 200 OK\r\n\r\nOK"):
+        choice = choose_backend()
+    assert not choice.automatic
+    with pytest.raises(BackendUnavailable) as raised:
+        start_server(choice)
+    message = str(raised.value)
+    assert message.startswith("Docker answered but the postgres:18-alpine container did not start")
+    assert message.endswith(
+        "Set ASYNCDB_LAB_DOCKER_IMAGE to an image this engine has, or ASYNCDB_LAB_BACKEND=embedded."
+    )
+    assert "\n" not in message

@@ -25,11 +25,15 @@ def _backend(args: argparse.Namespace) -> int:
 
 
 def _cleanup(args: argparse.Namespace) -> int:
+    from asyncdb_lab.servers.docker import sweep_orphan_containers
     from asyncdb_lab.servers.embedded.run_folders import sweep_orphans
 
     removed = sweep_orphans()
-    if not removed:
-        print("Nothing left behind: no orphaned servers or folders.")
+    containers = sweep_orphan_containers()
+    if not removed and not containers:
+        print("Nothing left behind: no orphaned servers, containers or folders.")
     for folder in removed:
         print(f"Removed orphaned server folder {folder}")
+    for container in containers:
+        print(f"Removed orphaned container {container}")
     return 0

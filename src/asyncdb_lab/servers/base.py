@@ -32,6 +32,10 @@ BACKENDS: dict[str, str] = {
 }
 # Automatic choice tries these in turn and uses the first that applies; the last always does.
 AUTOMATIC_ORDER = ("url", "docker", "embedded")
+# Chosen automatically but unable to give a database, these give way to FALLBACK. Not url: a URL
+# the learner set is what they meant, and its failure is theirs to see.
+FALLBACK = "embedded"
+GIVES_WAY = ("docker",)
 
 
 class Server(Protocol):
@@ -83,6 +87,7 @@ if TYPE_CHECKING:
 class BackendChoice:
     name: str
     reason: str
+    automatic: bool = False  # chosen by detection, not asked for by BACKEND_ENV
 
 
 def backend(name: str) -> Backend:
@@ -107,7 +112,7 @@ def choose_backend() -> BackendChoice:
         applies, reason = backend(name).detect()
         if applies:
             # A backend that always applies (the fallback) is explained by the one before it.
-            return BackendChoice(name, reason or why_not)
+            return BackendChoice(name, reason or why_not, automatic=True)
         why_not = reason
     raise BackendUnavailable(
         f"No PostgreSQL backend applies here ({why_not}): set {BACKEND_ENV} to one of "
@@ -116,8 +121,17 @@ def choose_backend() -> BackendChoice:
 
 
 def start_server(choice: BackendChoice) -> Server:
+    """Start the chosen backend's server. One chosen automatically that cannot give a database
+    (Docker answers, but its image cannot be pulled, say) gives way to the embedded server, and
+    the reason says why; one asked for by name fails with its own reason."""
     started = time.perf_counter()
-    server = backend(choice.name).start(choice.reason)
+    try:
+        server = backend(choice.name).start(choice.reason)
+    except BackendUnavailable as error:
+        if not (choice.automatic and choice.name in GIVES_WAY):
+            raise
+        choice = BackendChoice(FALLBACK, f"{error.what}; the embedded server instead")
+        server = backend(FALLBACK).start(choice.reason)
     server.reason = choice.reason
     server.started_in = time.perf_counter() - started
     return server
