@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from support.docker_engine import DockerEngine, start_engine, stop_engine
+
 from asyncdb_lab.databases import DisposableDatabase, disposable_database
 
 # Tests speak through assertions, not through the library's friendly progress lines.
@@ -40,6 +42,18 @@ def subprocess_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env["ASYNCDB_LAB_SHARED_SERVER"] = "0"
     env["PYTHONUNBUFFERED"] = "1"
     yield env
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[DockerEngine]:
+    """A private Docker engine with a local PostgreSQL image (see support/docker_engine.py)."""
+    engine, why_not = start_engine()
+    if engine is None:
+        pytest.skip(why_not)
+    try:
+        yield engine
+    finally:
+        stop_engine(engine.folder)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -1,26 +1,20 @@
-"""The docker backend for real (WIP, issue 14): a private Docker engine and a PostgreSQL image
-built offline (.ci/docker/setup), a seeded database, and no container left after kill -9 once
+"""The docker backend for real: a private Docker engine and a PostgreSQL image built offline
+(tests/support/docker_engine.py), a seeded database, and no container left after kill -9 once
 `asyncdb-lab cleanup` or the next start has run. Skipped, with the reason, where no engine can
 start (not root, no Debian packages)."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from asyncdb_lab.settings import REPO
+from support.docker_engine import DockerEngine
 
 pytestmark = pytest.mark.slow
 
-IMAGE = "asyncdb-lab/postgres:15-local"
 CHILD = """
 import asyncio, os, sys
 from sqlalchemy import text
@@ -38,52 +32,13 @@ asyncio.run(main())
 """
 
 
-@pytest.fixture(scope="module")
-def docker_env() -> Iterator[dict[str, str]]:
-    if os.geteuid() != 0:
-        pytest.skip("starting a Docker engine needs root")
-    folder = Path(tempfile.mkdtemp(prefix="adl-docker-", dir="/tmp"))
-    setup = subprocess.run(
-        ["bash", str(REPO / ".ci" / "docker" / "setup"), str(folder)],
-        capture_output=True,
-        text=True,
-    )
-    try:
-        if setup.returncode != 0:
-            pytest.skip(f"no Docker engine here: {setup.stderr.strip()[-300:]}")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCDB_LAB_")}
-        env |= {
-            "DOCKER_HOST": f"unix://{folder}/docker.sock",
-            "ASYNCDB_LAB_BACKEND": "docker",
-            "ASYNCDB_LAB_DOCKER_IMAGE": IMAGE,
-            "ASYNCDB_LAB_QUIET": "1",
-            "ASYNCDB_LAB_SHARED_SERVER": "0",
-            "PYTHONWARNINGS": "ignore",
-        }
-        env.pop("TESTCONTAINERS_RYUK_DISABLED", None)  # Ryuk's image is absent: not pulled
-        yield env
-    finally:
-        _stop_engine(folder)
-
-
-def _stop_engine(folder: Path) -> None:
-    pid_file = folder / "docker.pid"
-    if pid_file.exists():
-        pid = int(pid_file.read_text())
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
-            if not Path(f"/proc/{pid}").exists():
-                break
-            time.sleep(0.1)
-    subprocess.run(["umount", "-R", str(folder / "data")], capture_output=True)
-    subprocess.run(["rm", "-rf", str(folder)], check=False)
+@pytest.fixture
+def docker_env(docker_engine: DockerEngine) -> dict[str, str]:
+    return docker_engine.env(dict(os.environ))
 
 
 def containers(env: dict[str, str]) -> list[str]:
-    listed = subprocess.run(
-        ["docker", "ps", "-aq"], env=env, capture_output=True, text=True, check=True
-    )
-    return listed.stdout.split()
+    return DockerEngine(Path(env["DOCKER_HOST"].removeprefix("unix://")).parent).containers()
 
 
 def child(env: dict[str, str], mode: str) -> subprocess.CompletedProcess[str]:
