@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-
 from support.docker_engine import DockerEngine, start_engine, stop_engine
 
 from asyncdb_lab.databases import DisposableDatabase, disposable_database
