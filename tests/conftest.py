@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from support.docker_engine import DockerEngine, start_engine, stop_engine
+from support.system_postgres import SystemServer, start_system_server
 
 from asyncdb_lab.databases import DisposableDatabase, disposable_database
 
@@ -53,6 +54,18 @@ def docker_engine() -> Iterator[DockerEngine]:
         yield engine
     finally:
         stop_engine(engine.folder)
+
+
+@pytest.fixture(scope="session")
+def system_postgres() -> Iterator[SystemServer]:
+    """Debian's PostgreSQL (an older major), fsync on, with a CREATEDB-only learner role."""
+    server, why_not = start_system_server()
+    if server is None:
+        pytest.skip(why_not)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

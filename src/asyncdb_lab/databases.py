@@ -28,12 +28,14 @@ from asyncdb_lab.servers.admin import create_database, drop_database
 from asyncdb_lab.servers.base import Server, choose_backend, start_server
 from asyncdb_lab.servers.templates import Contents
 from asyncdb_lab.settings import DATABASE_DEFAULTS, quiet
+from asyncdb_lab.sigterm import stop_on_sigterm
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 _server: Server | None = None
 _server_lock = threading.Lock()
+_stopping = threading.Event()
 _by_label: dict[str, DisposableDatabase] = {}
 _counter = 0
 _counter_lock = threading.Lock()
@@ -56,12 +58,30 @@ def current_server(*, say: bool = False) -> Server:
 
 def stop_server() -> None:
     """Stop this process's server now (it also stops by itself when the process exits)."""
+    _stop_server(lock_timeout=-1)
+
+
+def _stop_server(*, lock_timeout: float) -> None:
     global _server
-    with _server_lock:
+    if not _server_lock.acquire(timeout=lock_timeout):
+        return
+    try:
         server, _server = _server, None
         _by_label.clear()
+        if server is not None:
+            _stopping.set()
+    finally:
+        _server_lock.release()
     if server is not None:
-        server.stop()
+        try:
+            server.stop()
+        finally:
+            _stopping.clear()
+
+
+# The handler runs on the thread it interrupts, which may hold the lock (starting a server): it
+# gives up after a moment and dies, and the next start's sweep drops what was left.
+stop_on_sigterm(lambda: _stop_server(lock_timeout=2), _stopping.is_set)
 
 
 class DisposableDatabase:

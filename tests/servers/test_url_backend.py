@@ -1,7 +1,10 @@
-"""The url backend against an existing server (here: a second embedded server, TCP + password).
+"""The url backend against existing servers: a second embedded server (the newest major, TCP +
+password, a superuser) and Debian's own PostgreSQL (an older major, fsync on) as a login role
+that may create databases and nothing more, as a learner on a class's shared server would be.
 
-It creates its own scratch databases, drops them when the process ends (or at the next start
-after a kill -9), and never touches any other database.
+It creates its own scratch databases, drops them when the process ends (Ctrl-C, SIGTERM, a
+Jupyter kernel's shutdown) or at the next start after a kill -9, and never touches any other
+database.
 """
 
 from __future__ import annotations
@@ -9,35 +12,61 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import asyncpg
 import pytest
-from support.postgres import connected, fetchval
+from jupyter_client.manager import KernelManager
+from support.postgres import connected, execute, fetchval
 from support.processes import Child
+from support.system_postgres import SystemServer
 
 from asyncdb_lab.servers.embedded.server import EmbeddedServer, new_password
 
 
+@dataclass(frozen=True)
+class ExistingServer:
+    """A server the url backend is pointed at: `url` for the backend, `admin_dsn` to look."""
+
+    url: str
+    admin_dsn: str
+
+    def admin(self, database: str) -> str:
+        return self.admin_dsn.rsplit("/", 1)[0] + f"/{database}"
+
+
 @pytest.fixture(scope="module")
-def existing_server() -> Iterator[EmbeddedServer]:
+def embedded_superuser() -> Iterator[ExistingServer]:
     server = EmbeddedServer.start(tcp=True, password=new_password())
     try:
-        asyncio.run(_make_precious_database(server))
-        yield server
+        yield ExistingServer(url=server.admin_dsn, admin_dsn=server.admin_dsn)
     finally:
         server.stop()
 
 
-async def _make_precious_database(server: EmbeddedServer) -> None:
-    admin = await asyncpg.connect(server.admin_dsn)
-    await admin.execute("CREATE DATABASE precious")
-    await admin.close()
-    conn = await asyncpg.connect(server.dsn("precious"))
-    await conn.execute("CREATE TABLE keep (note text); INSERT INTO keep VALUES ('do not touch')")
-    await conn.close()
+@pytest.fixture(scope="module", params=["embedded superuser", "Debian PostgreSQL, CREATEDB only"])
+def existing_server(request: pytest.FixtureRequest) -> Iterator[ExistingServer]:
+    if request.param == "embedded superuser":
+        server: ExistingServer = request.getfixturevalue("embedded_superuser")
+    else:
+        system: SystemServer = request.getfixturevalue("system_postgres")
+        server = ExistingServer(url=system.learner_dsn, admin_dsn=system.admin_dsn)
+    asyncio.run(_make_precious_database(server))
+    try:
+        yield server
+    finally:
+        asyncio.run(execute(server.admin_dsn, "DROP DATABASE precious"))
 
 
-def databases(server: EmbeddedServer) -> set[str]:
+async def _make_precious_database(server: ExistingServer) -> None:
+    await execute(server.admin_dsn, "CREATE DATABASE precious")
+    async with connected(server.admin("precious")) as conn:
+        await conn.execute(
+            "CREATE TABLE keep (note text); INSERT INTO keep VALUES ('do not touch')"
+        )
+
+
+def databases(server: ExistingServer) -> set[str]:
     async def fetch() -> set[str]:
         async with connected(server.admin_dsn) as conn:
             rows = await conn.fetch("SELECT datname FROM pg_database")
@@ -47,21 +76,22 @@ def databases(server: EmbeddedServer) -> set[str]:
 
 
 @pytest.fixture
-def url_env(subprocess_env: dict[str, str], existing_server: EmbeddedServer) -> dict[str, str]:
-    subprocess_env["ASYNCDB_LAB_DATABASE_URL"] = existing_server.admin_dsn
+def url_env(subprocess_env: dict[str, str], existing_server: ExistingServer) -> dict[str, str]:
+    subprocess_env["ASYNCDB_LAB_DATABASE_URL"] = existing_server.url
     return subprocess_env
 
 
-def test_the_server_requires_its_password(existing_server: EmbeddedServer):
+def test_the_server_requires_its_password(existing_server: ExistingServer):
     async def login_without_password() -> None:
-        await asyncpg.connect(existing_server.dsn("postgres", password="wrong"))
+        wrong = existing_server.url.replace("@", "x@", 1)
+        await asyncpg.connect(wrong)
 
     with pytest.raises(asyncpg.InvalidPasswordError):
         asyncio.run(login_without_password())
 
 
 def test_a_seeded_scratch_database_is_made_and_everything_is_dropped_at_exit(
-    url_env: dict[str, str], existing_server: EmbeddedServer
+    url_env: dict[str, str], existing_server: ExistingServer
 ):
     before = databases(existing_server)
     child = Child(url_env, "wait")
@@ -80,13 +110,23 @@ def test_a_seeded_scratch_database_is_made_and_everything_is_dropped_at_exit(
     assert asyncio.run(_precious_note(existing_server)) == "do not touch"
 
 
-@pytest.mark.parametrize("kill", ["SIGKILL", "SIGTERM"])
-def test_databases_of_a_killed_process_are_dropped_by_the_next_start(
-    url_env: dict[str, str], existing_server: EmbeddedServer, kill: str
+def test_sigterm_drops_every_database_and_the_process_still_dies_of_it(
+    url_env: dict[str, str], existing_server: ExistingServer
 ):
     before = databases(existing_server)
     child = Child(url_env, "wait")
-    child.process.send_signal(getattr(signal, kill))
+    assert len(databases(existing_server) - before) == 3
+    child.process.send_signal(signal.SIGTERM)
+    assert child.wait() == -signal.SIGTERM
+    assert databases(existing_server) == before
+
+
+def test_databases_of_a_killed_process_are_dropped_by_the_next_start(
+    url_env: dict[str, str], existing_server: ExistingServer
+):
+    before = databases(existing_server)
+    child = Child(url_env, "wait")
+    child.process.send_signal(signal.SIGKILL)
     child.wait()
     leftovers = databases(existing_server) - before
     assert len(leftovers) == 3  # a killed Python runs no exit hooks
@@ -97,7 +137,7 @@ def test_databases_of_a_killed_process_are_dropped_by_the_next_start(
 
 
 def test_shared_templates_prepared_by_an_instructor_are_used_and_left_alone(
-    url_env: dict[str, str], existing_server: EmbeddedServer
+    url_env: dict[str, str], existing_server: ExistingServer
 ):
     from asyncdb_lab.seed import seed_fingerprint
     from asyncdb_lab.servers.sync_admin import run_sync
@@ -108,9 +148,9 @@ def test_shared_templates_prepared_by_an_instructor_are_used_and_left_alone(
     run_sync(
         create_templates(
             {
-                "admin": existing_server.admin_dsn,
-                names.tables: existing_server.dsn(names.tables),
-                names.seed: existing_server.dsn(names.seed),
+                "admin": existing_server.url,
+                names.tables: existing_server.url.rsplit("/", 1)[0] + f"/{names.tables}",
+                names.seed: existing_server.url.rsplit("/", 1)[0] + f"/{names.seed}",
             },
             names,
         )
@@ -122,11 +162,39 @@ def test_shared_templates_prepared_by_an_instructor_are_used_and_left_alone(
     child.process.send_signal(signal.SIGINT)
     child.wait()
     assert databases(existing_server) == before  # the shared templates stay
+    for name in (names.tables, names.seed):
+        run_sync(execute(existing_server.url, f'ALTER DATABASE "{name}" IS_TEMPLATE false'))
+        run_sync(execute(existing_server.url, f'DROP DATABASE "{name}"'))
+
+
+def test_a_jupyter_kernel_asked_to_shut_down_drops_its_databases(
+    url_env: dict[str, str], existing_server: ExistingServer
+):
+    """As JupyterLab (or nbclient) shuts a kernel down: a shutdown request, SIGTERM at 2.5 s if
+    it has not exited, SIGKILL at 5 s."""
+    before = databases(existing_server)
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(env=url_env, extra_arguments=["--HistoryManager.hist_file=:memory:"])
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive(
+            "from asyncdb_lab import disposable_database\n"
+            "db = await disposable_database(seed=True)",
+            timeout=120,
+        )
+        assert reply["content"]["status"] == "ok", reply["content"]
+        assert len(databases(existing_server) - before) == 3
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=False)
+    assert databases(existing_server) == before
 
 
 async def _count_users(dsn: str) -> int:
     return await fetchval(dsn, "SELECT count(*) FROM users")
 
 
-async def _precious_note(server: EmbeddedServer) -> str:
-    return await fetchval(server.dsn("precious"), "SELECT note FROM keep")
+async def _precious_note(server: ExistingServer) -> str:
+    return await fetchval(server.admin("precious"), "SELECT note FROM keep")
