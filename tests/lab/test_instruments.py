@@ -103,6 +103,21 @@ async def test_lock_inspector_shows_the_holder_and_the_waiter(seeded_database):
 
 
 @pytest.mark.asyncio
+async def test_without_pgrowlocks_the_lock_table_says_why_no_row_is_shown(seeded_database):
+    """On a server where the learner is no superuser, the extension cannot be installed."""
+    engine = seeded_database.engine
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP EXTENSION pgrowlocks"))
+    async with engine.connect() as holder:
+        await holder.execute(text("SELECT * FROM accounts WHERE id = 1 FOR UPDATE"))
+        shown = await format_locks(engine, "accounts")
+        await holder.rollback()
+    assert shown.splitlines()[-1].startswith(
+        "Locked rows in accounts: not shown, because the pgrowlocks extension is not installed"
+    ), shown
+
+
+@pytest.mark.asyncio
 async def test_measure_reports_the_median_of_its_runs(capsys):
     delays = iter([0.01, 0.05, 0.02, 0.03, 0.04])
 

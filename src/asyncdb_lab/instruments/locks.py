@@ -81,9 +81,25 @@ async def format_locks(engine: Any, relation: str) -> str:
         )
     try:
         rows = await row_locks(engine, relation)
-    except Exception:  # pgrowlocks missing (a shared server without the extension)
+    except Exception as error:
+        lines.append(f"Locked rows in {relation}: not shown, {_why_no_row_locks(error)}")
         return "\n".join(lines)
     lines.append(f"Locked rows in {relation}: {len(rows)}")
     for row in rows:
         lines.append(f"  row {row.ctid}: {', '.join(row.modes)} by pid {list(row.pids)}")
     return "\n".join(lines)
+
+
+def _why_no_row_locks(error: Exception) -> str:
+    """Why pgrowlocks could not be read, in words (a server where the learner is no superuser)."""
+    cause = getattr(error, "orig", error)
+    name = getattr(cause, "sqlstate", None) or ""
+    if name == "42883":  # undefined_function
+        return (
+            "because the pgrowlocks extension is not installed in this database: installing it "
+            "needs a superuser (the embedded backend has one; on a shared server, ask its "
+            "administrator to run CREATE EXTENSION pgrowlocks in template1)."
+        )
+    if name == "42501":  # insufficient_privilege
+        return "because this role may not read them (pgrowlocks needs SELECT on the table)."
+    return f"because pgrowlocks failed: {' '.join(str(cause).split())[:160]}"
