@@ -169,8 +169,10 @@ async with engine.connect() as conn:
     max_connections = int(await conn.scalar(text("SHOW max_connections")))
     reserved = int(await conn.scalar(text("SHOW superuser_reserved_connections")))
     # reserved_connections exists from PostgreSQL 16 on; before, current_setting(…, true) is NULL.
-    for_roles = "SELECT coalesce(current_setting('reserved_connections', true), '0')"
-    reserved += int(await conn.scalar(text(for_roles)))
+    for_roles = await conn.scalar(text("SELECT current_setting('reserved_connections', true)"))
+    if for_roles is None:
+        print("(reserved_connections needs PostgreSQL 16 or later: this server reserves none for roles)")
+    reserved += int(for_roles or 0)
     in_use = await conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"))
 
 available = max_connections - reserved
