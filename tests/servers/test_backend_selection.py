@@ -138,9 +138,6 @@ def test_an_unreachable_url_server_fails_in_one_line_not_a_traceback(
     assert "unset ASYNCDB_LAB_DATABASE_URL to use the embedded server" in lines[0]
 
 
-# The Docker SDK leaves its Unix socket for the garbage collector when the engine refuses the
-# connection (docker.transport.unixconn): not the course's to close.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.slow
 def test_docker_that_answers_but_cannot_give_a_database_gives_way_to_the_embedded_server(
     no_docker: Path,
@@ -160,9 +157,6 @@ def test_docker_that_answers_but_cannot_give_a_database_gives_way_to_the_embedde
         server.stop()
 
 
-# The Docker SDK leaves its Unix socket for the garbage collector when the engine refuses the
-# connection (docker.transport.unixconn): not the course's to close.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_docker_asked_for_by_name_fails_with_its_own_reason_and_the_fix(
     no_docker: Path, monkeypatch: pytest.MonkeyPatch
 ):

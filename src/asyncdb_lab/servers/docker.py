@@ -1,27 +1,35 @@
-"""The docker backend: PostgreSQL in a container through testcontainers, when a daemon answers."""
+"""The docker backend: PostgreSQL in a container through testcontainers, when a daemon answers.
+
+By default one container per learner, shared by all their processes (docker_shared.py);
+ASYNCDB_LAB_SHARED_SERVER=0 gives each process a private one.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import socket
+from pathlib import Path
 from urllib.parse import urlparse
 
-from asyncdb_lab.errors import BackendUnavailable
+from asyncdb_lab.servers.docker_api import Engine, EngineError
+from asyncdb_lab.servers.postgres_container import (
+    HOST_LABEL,
+    OWNER_LABEL,
+    docker_host,
+    run_postgres_container,
+)
+from asyncdb_lab.servers.shared_container import SUPERUSER
 from asyncdb_lab.servers.url import ExternalServer
-from asyncdb_lab.settings import BACKEND_ENV, DOCKER_IMAGE_ENV, docker_image
-
-# Every container the course starts names its owner process, as scratch databases do
-# (adl_<host>_<pid>_<start>_): the next start and `asyncdb-lab cleanup` remove those whose owner
-# is gone, with or without testcontainers' Ryuk.
-OWNER_LABEL = "org.asyncdb-lab.owner"
+from asyncdb_lab.settings import BACKEND_ENV, shared_server
 
 _PING = b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n"
 
 
 def docker_reachability(timeout: float = 1.0) -> tuple[bool, str]:
     """(True, "") when a Docker daemon answers /_ping, else (False, why) in a few words."""
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    host = docker_host()
     parsed = urlparse(host)
     try:
         if parsed.scheme == "unix":
@@ -64,86 +72,61 @@ def refuse_request() -> str | None:
 
 
 def start(reason: str) -> ExternalServer:
+    """This learner's shared container (ASYNCDB_LAB_SHARED_SERVER=0: a private one, this
+    process's own, removed when it exits)."""
+    sweep_orphan_containers()
+    if shared_server():
+        from asyncdb_lab.servers.docker_shared import attach
+
+        return attach(reason)
     server = start_docker_server(reason)
     server.connect_check()
     return server
 
 
 def start_docker_server(reason: str) -> ExternalServer:
-    try:
-        # testcontainers 4.15 moved it (the old path still works, with a DeprecationWarning).
-        from testcontainers.community.postgres import PostgresContainer
-    except ImportError:
-        try:
-            from testcontainers.postgres import PostgresContainer
-        except ImportError as error:
-            raise BackendUnavailable(
-                f"testcontainers is not installed ({error}): run `make install`."
-            ) from None
+    """A private container for this process, labelled with its name as its owner."""
     from asyncdb_lab.servers.url import process_prefix
 
-    sweep_orphan_containers()
-    _use_ryuk_only_if_present()
-    image = docker_image()
-    try:  # the client is made, and may fail, with the container
-        container = PostgresContainer(image, username="postgres", password="postgres")
-        container.with_kwargs(labels={OWNER_LABEL: process_prefix()})
-        container.start()
-    except Exception as error:
-        what = (
-            f"Docker answered but the {image} container did not start "
-            f"({type(error).__name__}: {_one_line(str(error))})"
-        )
-        raise BackendUnavailable(
-            f"{what}. Set {DOCKER_IMAGE_ENV} to an image this engine has, or "
-            f"{BACKEND_ENV}=embedded.",
-            what=what,
-        ) from None
+    password = secrets.token_hex(16)
+    container = run_postgres_container(password, owner=process_prefix(), reaper_allowed=True)
     host = container.get_container_host_ip()
     port = container.get_exposed_port(5432)
-    url = f"postgresql://postgres:postgres@{host}:{port}/postgres"
+    url = f"postgresql://{SUPERUSER}:{password}@{host}:{port}/postgres"
     return ExternalServer(url, backend="docker", reason=reason, on_stop=container.stop)
 
 
-def _one_line(text: str, most: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= most else text[: most - 1] + "…"
-
-
-def _use_ryuk_only_if_present() -> None:
-    """Ryuk (testcontainers' reaper) is used when its image is here already; otherwise no pull
-    is tried (offline, a mirror, a locked-down laptop): the owner label does its work."""
-    from testcontainers.core.config import testcontainers_config as config
-
-    if config.ryuk_disabled:
-        return
-    try:
-        import docker  # type: ignore[import-untyped]
-
-        with contextlib.closing(docker.from_env()) as client:
-            client.images.get(config.ryuk_image)
-    except Exception:
-        config.ryuk_disabled = True
-
-
 def sweep_orphan_containers() -> list[str]:
-    """Remove the course's containers whose owner process has ended; their short ids."""
+    """Remove the course's containers on this host whose owner has gone; their short ids.
+
+    A private container's owner is a process; a shared one's is its folder, gone once its
+    watchdog and every process with a lease on it are (docker_shared.is_orphan)."""
+    from asyncdb_lab.servers.docker_shared import is_orphan
     from asyncdb_lab.servers.embedded.reaper import scratch_owner_is_gone
     from asyncdb_lab.servers.url import host_tag
 
     if not docker_reachability()[0]:
         return []
-    import docker
-
+    engine = Engine(docker_host())
     removed: list[str] = []
     try:
-        with contextlib.closing(docker.from_env()) as client:
-            for container in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
-                owner = container.labels.get(OWNER_LABEL, "")
-                if owner.startswith(f"adl_{host_tag()}_") and scratch_owner_is_gone(owner):
-                    with contextlib.suppress(Exception):
-                        container.remove(force=True)
-                        removed.append(container.short_id)
-    except Exception:
-        pass  # the engine went away meanwhile: the next start sweeps again
+        listed = engine.containers(OWNER_LABEL)
+    except EngineError:
+        return removed  # the engine went away meanwhile: the next start sweeps again
+    for summary in listed:
+        labels = summary.get("Labels") or {}
+        owner, container_id = labels.get(OWNER_LABEL, ""), summary.get("Id", "")
+        if owner.startswith(f"adl_{host_tag()}_"):
+            orphan = scratch_owner_is_gone(owner)
+        elif owner.startswith(os.sep) and labels.get(HOST_LABEL) == host_tag():
+            try:
+                orphan = is_orphan(Path(owner), container_id)
+            except OSError:
+                orphan = False  # a folder this user cannot look into is not theirs to judge
+        else:
+            orphan = False  # another host's, or a kind this version does not know
+        if orphan:
+            with contextlib.suppress(EngineError):
+                if engine.remove(container_id):
+                    removed.append(container_id[:12])
     return removed

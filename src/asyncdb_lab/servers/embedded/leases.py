@@ -1,6 +1,7 @@
-"""Leases on a shared embedded server, the lock around them, and the end of the server.
+"""Leases on a shared server, the lock around them, and the end of a shared embedded server.
 
-Standard library only: the shared watchdog (shared_watchdog.py) imports it by path.
+Standard library only: the shared watchdog (shared_watchdog.py) imports it by path. The lock
+and the leases serve the shared docker container too (servers/shared_container.py).
 
 Layout in the per-user base folder:
     shared-<key>.lock             flock'd while a server is started, attached to, left or stopped
@@ -37,8 +38,11 @@ def lock_path(server_dir: Path) -> Path:
 
 
 @contextlib.contextmanager
-def locked(server_dir: Path) -> Iterator[None]:
-    """Hold the shared server's lock (made if missing; the last one out deletes it)."""
+def locked(server_dir: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Hold the shared server's lock (made if missing; the last one out deletes it).
+
+    wait=False: yield False at once, holding nothing, when another process holds it.
+    """
     path = lock_path(server_dir)
     while True:
         try:
@@ -47,12 +51,17 @@ def locked(server_dir: Path) -> Iterator[None]:
             path.parent.mkdir(mode=0o711, exist_ok=True)
             os.chmod(path.parent, 0o711)  # the service user must traverse it (see run_folders)
             continue
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            yield False
+            return
         if _still_linked(fd, path):
             break
         os.close(fd)  # the holder before us deleted the file: lock its successor instead
     try:
-        yield
+        yield True
     finally:
         os.close(fd)
 
@@ -135,6 +144,11 @@ def stop_shared(server_dir: Path) -> None:
     """Stop the server, remove its folder and its lock file (call with the lock held)."""
     data_dir = server_dir / "data"
     reaper.stop_postmaster(reaper.postmaster_pid(data_dir), data_dir)
+    remove_shared_folder(server_dir)
+
+
+def remove_shared_folder(server_dir: Path) -> None:
+    """Remove a shared server's folder and its lock file (call with the lock held)."""
     reaper.remove_server_dir(server_dir)
     remove_lock(server_dir)
 
