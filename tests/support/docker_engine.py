@@ -87,5 +87,8 @@ def stop_engine(folder: Path) -> None:
         deadline = time.monotonic() + 30
         while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-    subprocess.run(["umount", "-R", str(folder / "data")], capture_output=True)
+    # exec/netns/default stays mounted after dockerd stops when a container used the host's
+    # network (a `build.network: host` build, say).
+    for mounted in ("data", "exec/netns/default"):
+        subprocess.run(["umount", "-R", str(folder / mounted)], capture_output=True)
     subprocess.run(["rm", "-rf", str(folder)], check=False)
