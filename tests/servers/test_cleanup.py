@@ -12,6 +12,7 @@ import signal
 import tempfile
 from pathlib import Path
 
+import pytest
 from support.processes import Child, alive, kill9, server_processes, wait_until
 
 
@@ -19,12 +20,15 @@ def all_gone(pids: set[int], server_dir: str) -> bool:
     return not any(alive(pid) for pid in pids) and not server_processes(server_dir)
 
 
-def test_ctrl_c_in_the_owner_stops_the_server_and_removes_its_folder(subprocess_env):
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_of_the_owner_stops_the_server_and_removes_its_folder(
+    subprocess_env, stop: str
+):
     child = Child(subprocess_env, "wait")
     report = child.report
     running = server_processes(report["dir"])
     assert report["postmaster"] in running and len(running) >= 3  # postmaster and backends
-    child.process.send_signal(signal.SIGINT)
+    child.process.send_signal(getattr(signal, stop))
     child.wait()
     assert all_gone(running, report["dir"])
     assert not Path(report["dir"]).exists()

@@ -37,8 +37,8 @@ async def main():
     async with db.engine.connect() as conn:
         users = (await conn.execute(text("SELECT count(*) FROM users"))).scalar_one()
     print(users, db.server.version.split()[0], flush=True)
-    if sys.argv[1] == "kill":
-        os.kill(os.getpid(), 9)
+    if sys.argv[1] in ("kill", "term"):
+        os.kill(os.getpid(), 9 if sys.argv[1] == "kill" else 15)
 
 asyncio.run(main())
 """
@@ -64,6 +64,12 @@ def test_a_seeded_database_in_a_container_that_goes_with_its_process(docker_env)
     assert run.returncode == 0, run.stderr
     users, version = run.stdout.split()
     assert users == "1000" and version.startswith("15."), run.stdout
+    assert containers(docker_env) == []
+
+
+def test_sigterm_removes_the_container_and_the_process_still_dies_of_it(docker_env):
+    run = child(docker_env, "term")
+    assert run.returncode == -15 and run.stdout.startswith("1000"), run.stderr
     assert containers(docker_env) == []
 
 
