@@ -81,7 +81,10 @@ REJECTED = {
     "empty_file": (NOTEBOOK, "empty file (0 bytes)"),
     "empty_notebook": (NOTEBOOK, "empty notebook: it has no cells"),
     "wrong_name": ("start_here.ipynb", "wrong notebook name 'start_here.ipynb'"),
-    "missing_notebook": ("", "missing notebook: no notebook from missing_notebook"),
+    "missing_notebook": (
+        NOTEBOOK,
+        "missing notebook: no 00_start_here.ipynb from missing_notebook",
+    ),
 }
 
 
@@ -144,7 +147,8 @@ def test_flags_and_reasons_are_reported(graded: Run):
             assert student in report and result["reason"] in report, student
     for student, (notebook, reason) in REJECTED.items():
         result = results[student]
-        assert result["status"] == "rejected", student
+        expected = "missing" if student == "missing_notebook" else "rejected"
+        assert result["status"] == expected, student
         assert result["notebook"] == notebook, student
         assert reason in result["reason"], (student, result["reason"])
         assert "\n" not in result["reason"], student
@@ -281,6 +285,25 @@ def test_a_rerun_keeps_every_result_and_grades_only_what_changed(
     assert changed.returncode == 0, changed.explain()
     assert f"(1 now, {len(GRADED) - 1} kept from earlier runs)" in changed.stdout
     assert changed.by_student()["untouched"]["score"] == 4
+    assert course.leftovers() == []
+
+
+def test_one_student_is_graded_again_on_demand_and_the_reports_keep_everyone(
+    graded: Run, course: GradingCourse, submissions: Path
+):
+    rows = len(graded.grades_csv())
+    forced = course.grade(
+        submissions, graded.out, "--timeout", str(TIME_LIMIT), "--student", "full", "--force"
+    )
+    assert forced.returncode == 0, forced.explain()
+    assert f"(1 now, {len(GRADED) - 1} kept from earlier runs)" in forced.stdout
+    assert len(forced.grades_csv()) == rows
+    assert forced.by_student()["full"]["score"] == 4
+
+    unknown = course.grade(submissions, graded.out, "--student", "nobody")
+    assert unknown.returncode != 0
+    [line] = unknown.stderr.strip().splitlines()
+    assert line.startswith("asyncdb-lab grade: no submission from nobody in the submissions")
     assert course.leftovers() == []
 
 

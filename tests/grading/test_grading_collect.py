@@ -29,11 +29,17 @@ def write(path: Path, text: str = NOTEBOOK_JSON) -> Path:
 
 
 def collect(where: Path, tmp_path: Path, **options) -> tuple[dict, dict]:
+    """What is graded, and every problem that is not a missing notebook (see `missing`)."""
     candidates, problems = Collector(NOTEBOOKS, **options).collect(where, tmp_path / "work")
     return (
         {(c.student, c.notebook): c.source for c in candidates},
-        {(p.student, p.notebook): p.reason for p in problems},
+        {(p.student, p.notebook): p.reason for p in problems if p.status != "missing"},
     )
+
+
+def missing(where: Path, tmp_path: Path, **options) -> set[tuple[str, str]]:
+    _, problems = Collector(NOTEBOOKS, **options).collect(where, tmp_path / "work")
+    return {(p.student, p.notebook) for p in problems if p.status == "missing"}
 
 
 def test_both_folder_layouts_and_flat_files(tmp_path: Path):
@@ -53,6 +59,11 @@ def test_both_folder_layouts_and_flat_files(tmp_path: Path):
         ("carol", "00_start_here"): "carol_00_start_here.ipynb",
     }
     assert problems == {}
+    assert missing(subs, tmp_path) == {
+        ("alice", "01_engines_and_sessions"),
+        ("bob", "00_start_here"),
+        ("carol", "01_engines_and_sessions"),
+    }
 
 
 def test_a_zip_from_an_lms_with_a_wrapper_folder_and_junk(tmp_path: Path):
@@ -72,6 +83,10 @@ def test_a_zip_from_an_lms_with_a_wrapper_folder_and_junk(tmp_path: Path):
     }
     assert problems == {("evil", "evil_00_start_here.ipynb"): "an unsafe path in the archive"}
     assert not (tmp_path / "evil_00_start_here.ipynb").exists()
+    assert missing(archive, tmp_path) == {
+        ("dave", "01_engines_and_sessions"),
+        ("erin", "00_start_here"),
+    }
 
 
 def test_a_student_pattern_for_other_lms_names(tmp_path: Path):
@@ -96,8 +111,9 @@ def test_every_file_that_cannot_be_graded_gets_a_one_line_reason(tmp_path: Path)
     write(subs / "Bad Name" / "00_start_here.ipynb")
     write(subs / "00_start_here.ipynb")
     os.symlink("/etc/passwd", subs / "sneaky_00_start_here.ipynb")
+    os.utime(subs / "twice" / "00_start_here.ipynb", (1, 1))  # the earlier upload
     found, problems = collect(subs, tmp_path)
-    assert found == {}
+    assert found == {("twice", "00_start_here"): "twice/00_start_here/00_start_here.ipynb"}
     assert problems == {
         ("empty", "00_start_here"): "empty file (0 bytes): not a notebook",
         ("broken", "00_start_here"): "invalid JSON (line 1, column 12: Expecting value)",
@@ -112,13 +128,9 @@ def test_every_file_that_cannot_be_graded_gets_a_one_line_reason(tmp_path: Path)
             "notebooks, e.g. 00_start_here.ipynb; did you mean 00_start_here.ipynb? "
             "Rename it and grade again"
         ),
-        ("nothing", ""): (
-            "missing notebook: no notebook from nothing (expected e.g. 00_start_here.ipynb, "
-            "01_engines_and_sessions.ipynb)"
-        ),
         ("twice", "00_start_here"): (
-            "2 files for 00_start_here (twice/00_start_here/00_start_here.ipynb, "
-            "twice/00_start_here.ipynb): keep one and grade again"
+            "superseded by a later upload (twice/00_start_here/00_start_here.ipynb), "
+            "which is graded"
         ),
         ("Bad Name", "00_start_here.ipynb"): (
             "the student id 'Bad Name' cannot be a gradebook id (letters, digits and . _ @ + - "
@@ -131,6 +143,10 @@ def test_every_file_that_cannot_be_graded_gets_a_one_line_reason(tmp_path: Path)
         ("sneaky", "sneaky_00_start_here.ipynb"): "a symbolic link: not followed, not graded",
     }
     assert all("\n" not in reason for reason in problems.values())
+    # Everyone with a student id is accounted for in the one notebook handed in; "00" is no one.
+    assert missing(subs, tmp_path) == {
+        (student, "00_start_here") for student in ("renamed", "nothing")
+    }
 
 
 def test_only_some_notebooks_and_who_is_missing_them(tmp_path: Path):
@@ -138,12 +154,71 @@ def test_only_some_notebooks_and_who_is_missing_them(tmp_path: Path):
     write(subs / "alice" / "00_start_here.ipynb")
     write(subs / "alice" / "01_engines_and_sessions.ipynb")
     write(subs / "bob" / "00_start_here.ipynb")
-    found, problems = collect(subs, tmp_path, only=["01_engines_and_sessions"])
+    only = ["01_engines_and_sessions"]
+    found, problems = collect(subs, tmp_path, only=only)
     assert found == {("alice", "01_engines_and_sessions"): "alice/01_engines_and_sessions.ipynb"}
-    assert problems == {
-        ("bob", "01_engines_and_sessions"): (
+    assert problems == {}
+    _, every_problem = Collector(NOTEBOOKS, only=only).collect(subs, tmp_path / "work")
+    assert [(p.student, p.notebook, p.status, p.reason) for p in every_problem] == [
+        (
+            "bob",
+            "01_engines_and_sessions",
+            "missing",
             "missing notebook: no 01_engines_and_sessions.ipynb from bob "
-            "(expected e.g. 01_engines_and_sessions.ipynb)"
+            "(expected e.g. 01_engines_and_sessions.ipynb)",
+        )
+    ]
+
+
+def test_a_roster_student_who_handed_in_nothing_is_missing_every_notebook_graded(
+    tmp_path: Path,
+):
+    subs = tmp_path / "subs"
+    write(subs / "alice" / "00_start_here.ipynb")
+    write(subs / "alice" / "01_engines_and_sessions.ipynb")
+    roster = ["alice", "zoe"]
+    assert missing(subs, tmp_path, roster=roster) == {
+        ("zoe", "00_start_here"),
+        ("zoe", "01_engines_and_sessions"),
+    }
+    _, problems = Collector(NOTEBOOKS, roster=roster).collect(subs, tmp_path / "work")
+    assert {p.source for p in problems} == {"the roster"}
+
+
+def test_canvas_re_uploads_the_latest_is_graded_and_the_others_superseded(tmp_path: Path):
+    """Canvas names a second upload name-1.ipynb, a third name-2.ipynb; the number decides,
+    whatever the files' times say (a zip keeps the upload order only in the names)."""
+    archive = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for name, when in [
+            ("doejane_1234_5678_00_start_here-2.ipynb", (2026, 1, 1, 0, 0, 0)),
+            ("doejane_1234_5679_00_start_here-1.ipynb", (2026, 3, 1, 0, 0, 0)),
+            ("doejane_1234_5680_00_start_here.ipynb", (2026, 5, 1, 0, 0, 0)),
+            ("roejohn_late_1235_5690_00_start_here.ipynb", (2026, 1, 1, 0, 0, 0)),
+        ]:
+            zipped.writestr(zipfile.ZipInfo(name, when), NOTEBOOK_JSON)
+    candidates, problems = Collector(NOTEBOOKS).collect(archive, tmp_path / "work")
+    assert [(c.student, c.source) for c in candidates] == [
+        ("doejane", "canvas.zip:doejane_1234_5678_00_start_here-2.ipynb"),
+        ("roejohn", "canvas.zip:roejohn_late_1235_5690_00_start_here.ipynb"),
+    ]
+    assert sorted((p.source, p.status) for p in problems) == [
+        ("canvas.zip:doejane_1234_5679_00_start_here-1.ipynb", "superseded"),
+        ("canvas.zip:doejane_1234_5680_00_start_here.ipynb", "superseded"),
+    ]
+
+
+def test_without_an_upload_number_the_later_file_is_graded(tmp_path: Path):
+    subs = tmp_path / "subs"
+    older = write(subs / "amy" / "00_start_here.ipynb")
+    newer = write(subs / "amy" / "00_start_here" / "00_start_here.ipynb")
+    os.utime(older, (2_000_000_000, 2_000_000_000))  # the nested copy is now the older one
+    os.utime(newer, (1_000_000_000, 1_000_000_000))
+    found, problems = collect(subs, tmp_path)
+    assert found == {("amy", "00_start_here"): "amy/00_start_here.ipynb"}
+    assert problems == {
+        ("amy", "00_start_here"): (
+            "superseded by a later upload (amy/00_start_here.ipynb), which is graded"
         )
     }
 

@@ -9,9 +9,15 @@ Accepted layouts (the notebook's file name says which notebook it is):
                                           an LMS download: alice_1234_5678_00_start_here.ipynb
 
 In flat names the student id is the text before the first "_" (or the `student` group of a
---student-pattern regular expression); LMS additions in the middle and a "-1" before
-".ipynb" (a re-upload) are ignored. Every file that cannot be graded becomes a Problem with a
-one-line reason: nothing here raises for a bad submission.
+--student-pattern regular expression); LMS additions in the middle are ignored. Every file that
+cannot be graded becomes a Problem with a one-line reason: nothing here raises for a bad
+submission.
+
+Every student is accounted for in every notebook graded (those asked for with --notebook, else
+every notebook someone handed in): one they did not hand in is a Problem with status "missing",
+and so is every notebook of a roster student who handed in nothing. When a student handed in
+several files for one notebook (Canvas names re-uploads name-1.ipynb, name-2.ipynb…), the latest
+is graded, by that number and then by the file's time, and the others are "superseded".
 """
 
 from __future__ import annotations
@@ -25,7 +31,10 @@ import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
+ProblemStatus = Literal["rejected", "missing", "superseded"]
+REUPLOAD = re.compile(r"-(\d+)\.ipynb$")  # Canvas: name-1.ipynb is the second upload of name.ipynb
 MAX_NOTEBOOK_BYTES = 50 * 1024**2
 MAX_ARCHIVE_BYTES = 2 * 1024**3
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
@@ -53,6 +62,7 @@ class Problem:
     notebook: str  # the notebook it is for, or the file's name when that is the problem
     source: str
     reason: str
+    status: ProblemStatus = "rejected"
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,12 @@ class _Found:
     path: Path
     source: str
     flat: bool
+    modified: float = 0.0  # the file's time (a zip member's date), to tell re-uploads apart
+
+    def upload_order(self) -> tuple[int, float, str]:
+        """Later uploads sort later: the LMS's re-upload number, then the file's time."""
+        number = REUPLOAD.search(self.parts[-1]) if self.parts else None
+        return (int(number.group(1)) if number else 0, self.modified, self.source)
 
 
 class Collector:
@@ -71,10 +87,13 @@ class Collector:
         *,
         only: list[str] | None = None,
         student_pattern: str | None = None,
+        roster: list[str] | None = None,
     ) -> None:
         self.notebooks = notebooks
         self.only = only or []
         self.pattern = re.compile(student_pattern) if student_pattern else None
+        self.roster = roster or []
+        self._not_students: set[str] = set()
 
     def collect(self, submissions: Path, workdir: Path) -> tuple[list[Candidate], list[Problem]]:
         """Candidates and problems in SUBMISSIONS (a folder or a zip file), sorted."""
@@ -111,14 +130,16 @@ class Collector:
             elif entry.is_dir():
                 files = self._files_in(entry, root, problems)
                 found.extend(
-                    _Found(entry.name, parts, path, source, flat=False)
+                    _Found(entry.name, parts, path, source, False, _modified(path))
                     for parts, path, source in files
                 )
                 if not files:
                     found.append(_Found(entry.name, (), entry, entry.name + "/", flat=False))
             elif entry.suffix == ".ipynb":
                 student = self._flat_student(entry.name)
-                found.append(_Found(student, (entry.name,), entry, entry.name, flat=True))
+                found.append(
+                    _Found(student, (entry.name,), entry, entry.name, True, _modified(entry))
+                )
         return found
 
     def _files_in(
@@ -170,13 +191,14 @@ class Collector:
                 parts = parts[1:] if wrapper else parts
                 if not parts[-1].endswith(".ipynb"):
                     continue
+                flat, modified = len(parts) == 1, _zip_time(member)
                 if member.file_size > MAX_NOTEBOOK_BYTES:
-                    found.append(_Found(*self._owner(parts), archive, source, flat=len(parts) == 1))
+                    found.append(_Found(*self._owner(parts), archive, source, flat, modified))
                     continue
                 path = target / f"{index}.ipynb"
                 with zipped.open(member) as data, path.open("wb") as out:
                     shutil.copyfileobj(data, out)
-                found.append(_Found(*self._owner(parts), path, source, flat=len(parts) == 1))
+                found.append(_Found(*self._owner(parts), path, source, flat, modified))
         return found
 
     def _wrapped(self, paths: list[tuple[str, ...]]) -> bool:
@@ -208,7 +230,9 @@ class Collector:
         by_student: dict[str, list[_Found]] = defaultdict(list)
         for item in found:
             by_student[item.student].append(item)
-        candidates: list[Candidate] = []
+        for student in self.roster:
+            by_student.setdefault(student, [])
+        handed_in: dict[str, dict[str, list[_Found]]] = {}
         for student, items in sorted(by_student.items()):
             if not STUDENT_ID.fullmatch(student):
                 for item in items:
@@ -222,57 +246,80 @@ class Collector:
                         )
                     )
                 continue
-            chosen: dict[str, list[_Found]] = defaultdict(list)
-            rejected = 0
-            for item in items:
-                if not item.parts:
-                    continue
-                notebook = self._notebook_of(item)
-                if notebook is None:
-                    rejected += 1
-                    problems.append(
-                        Problem(student, item.parts[-1], item.source, self._wrong_name(item))
-                    )
-                elif not self.only or notebook in self.only:
-                    chosen[notebook].append(item)
+            handed_in[student] = self._sorted_by_notebook(student, items, problems)
+        graded = self.only or sorted({nb for chosen in handed_in.values() for nb in chosen})
+        candidates: list[Candidate] = []
+        for student, chosen in handed_in.items():
             for notebook, copies in sorted(chosen.items()):
-                if len(copies) > 1:
-                    where = ", ".join(c.source for c in copies)
-                    problems.append(
-                        Problem(
-                            student,
-                            notebook,
-                            where,
-                            f"{len(copies)} files for {notebook} ({where}): "
-                            "keep one and grade again",
-                        )
+                candidate = self._latest(student, notebook, copies, problems)
+                if candidate is not None:
+                    candidates.append(candidate)
+            missing = [nb for nb in graded if nb not in chosen]
+            if student in self._not_students and not chosen:
+                continue  # a file name without a student id: no student to miss anything
+            if not graded and not any(p.student == student for p in problems):
+                missing = [""]  # nothing handed in by anyone: say so for each student
+            items = by_student[student]
+            folder = next((i.source for i in items if not i.parts), student)
+            for notebook in missing:
+                what = f"no {notebook}.ipynb" if notebook else "no notebook"
+                names = ", ".join(f"{n}.ipynb" for n in (self.only or self.notebooks)[:3])
+                problems.append(
+                    Problem(
+                        student,
+                        notebook,
+                        folder if items else "the roster",
+                        f"missing notebook: {what} from {student} (expected e.g. {names})",
+                        status="missing",
                     )
-                    continue
-                item = copies[0]
-                reason = (
-                    first_look(item.path)
-                    if item.path.suffix == ".ipynb"
-                    else (f"larger than {MAX_NOTEBOOK_BYTES // 1024**2} MB")
                 )
-                if reason:
-                    problems.append(Problem(student, notebook, item.source, reason))
-                else:
-                    candidates.append(Candidate(student, notebook, item.path, item.source))
-            expected = self.only or ([] if chosen or rejected else ["any"])
-            for notebook in expected:
-                if notebook not in chosen:
-                    folder = next((i.source for i in items if not i.parts), student)
-                    what = "no notebook" if notebook == "any" else f"no {notebook}.ipynb"
-                    names = ", ".join(f"{n}.ipynb" for n in (self.only or self.notebooks)[:3])
-                    problems.append(
-                        Problem(
-                            student,
-                            "" if notebook == "any" else notebook,
-                            folder,
-                            f"missing notebook: {what} from {student} (expected e.g. {names})",
-                        )
-                    )
         return candidates
+
+    def _sorted_by_notebook(
+        self, student: str, items: list[_Found], problems: list[Problem]
+    ) -> dict[str, list[_Found]]:
+        """The student's files for each notebook graded; wrongly named ones become problems."""
+        chosen: dict[str, list[_Found]] = defaultdict(list)
+        for item in items:
+            if not item.parts:
+                continue
+            notebook = self._notebook_of(item)
+            if notebook is None:
+                problems.append(
+                    Problem(student, item.parts[-1], item.source, self._wrong_name(item))
+                )
+                if self._no_student_id(item):
+                    self._not_students.add(student)
+            elif not self.only or notebook in self.only:
+                chosen[notebook].append(item)
+        return chosen
+
+    def _latest(
+        self, student: str, notebook: str, copies: list[_Found], problems: list[Problem]
+    ) -> Candidate | None:
+        """The latest upload of a notebook, or None (a problem says why); earlier ones are
+        superseded."""
+        copies = sorted(copies, key=_Found.upload_order)
+        item = copies[-1]
+        for earlier in copies[:-1]:
+            problems.append(
+                Problem(
+                    student,
+                    notebook,
+                    earlier.source,
+                    f"superseded by a later upload ({item.source}), which is graded",
+                    status="superseded",
+                )
+            )
+        reason = (
+            first_look(item.path)
+            if item.path.suffix == ".ipynb"
+            else (f"larger than {MAX_NOTEBOOK_BYTES // 1024**2} MB")
+        )
+        if reason:
+            problems.append(Problem(student, notebook, item.source, reason))
+            return None
+        return Candidate(student, notebook, item.path, item.source)
 
     def _notebook_of(self, item: _Found) -> str | None:
         name = item.parts[-1]
@@ -284,10 +331,13 @@ class Collector:
                 return notebook
         return None
 
+    def _no_student_id(self, item: _Found) -> bool:
+        return item.flat and item.parts[-1].removesuffix(".ipynb") in self.notebooks
+
     def _wrong_name(self, item: _Found) -> str:
         name = item.parts[-1]
         stem = name.removesuffix(".ipynb")
-        if item.flat and stem in self.notebooks:
+        if self._no_student_id(item):
             return (
                 f"no student id in the file name {name!r}: put it in a folder named after the "
                 f"student, or name it <student>_{name}"
@@ -320,3 +370,19 @@ def first_look(path: Path) -> str:
     if not data["cells"]:
         return "empty notebook: it has no cells"
     return ""
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _zip_time(member: zipfile.ZipInfo) -> float:
+    import datetime
+
+    try:
+        return datetime.datetime(*member.date_time).timestamp()
+    except ValueError:
+        return 0.0

@@ -21,13 +21,22 @@ body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; 
        color: #222; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #ddd;
-         vertical-align: top; }
+         vertical-align: top; overflow-wrap: anywhere; }
+summary { cursor: pointer; }
 td.points { white-space: nowrap; }
 .passed { color: #1a7f37; } .failed, .rejected, .error { color: #b42318; }
 .not-run { color: #8a6d00; }
 pre { background: #f6f8fa; padding: .5rem; overflow-x: auto; white-space: pre-wrap; }
 .note { background: #fff8e1; padding: .5rem .75rem; border-left: 4px solid #f0b400; }
 """
+
+
+# What a learner reads about a notebook that got no score, by its status.
+NOT_GRADED = {
+    "rejected": "Not graded",
+    "missing": "Not handed in",
+    "superseded": "Replaced by a later upload",
+}
 
 
 def feedback_file_name(student: str) -> str:
@@ -62,7 +71,7 @@ def render_feedback(student: str, results: list[SubmissionResult]) -> str:
 def _notebook_section(result: SubmissionResult, budget: list[int]) -> str:
     name = result.notebook or "(no notebook)"
     if result.status != "graded":
-        what = "Not graded" if result.status == "rejected" else "Could not be graded"
+        what = NOT_GRADED.get(result.status, "Could not be graded")
         return (
             f"<h2>{_e(name)}</h2>\n<p class={result.status}>{what}: {_e(result.reason)}</p>\n"
             f"<p>Source: <code>{_e(result.source)}</code></p>"

@@ -11,7 +11,9 @@ from typing import Any, Literal
 
 from asyncdb_lab.course.notebook import NOT_RUN, GradedStatus
 
-Status = Literal["graded", "rejected", "error"]
+# graded, or why not: a file that cannot be graded, a notebook not handed in, an earlier upload
+# of a notebook handed in again, or a failure of the grader itself.
+Status = Literal["graded", "rejected", "missing", "superseded", "error"]
 # A status as JSON spells it, when that is not its name in the code; and back.
 _JSON_STATUS: dict[str, str] = {NOT_RUN: "not run"}
 _STATUS_OF_JSON: dict[str, str] = {spelled: status for status, spelled in _JSON_STATUS.items()}
