@@ -92,6 +92,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="an SQLAlchemy URL for the gradebook instead of the configuration's",
     )
     grade.add_argument(
+        "--student",
+        action="append",
+        default=[],
+        metavar="ID",
+        dest="students",
+        help="grade only this student's submissions (repeatable); the others keep the results "
+        "of earlier runs, and the reports still show everyone",
+    )
+    grade.add_argument(
+        "--force",
+        action="store_true",
+        help="grade again even submissions unchanged since they were graded (say, after the "
+        "machine or the course's environment changed)",
+    )
+    grade.add_argument(
         "--no-sandbox",
         action="store_true",
         help="run learner code with your own permissions: for trusted notebooks only",
@@ -115,6 +130,8 @@ def _grade(args: argparse.Namespace) -> int:
         notebooks=args.notebooks,
         student_pattern=args.student_pattern,
         sandbox=not args.no_sandbox,
+        students=args.students,
+        force=args.force,
     )
     try:
         outcome = grade(options)
@@ -149,6 +166,12 @@ def _grade(args: argparse.Namespace) -> int:
         f"  feedback: {paths['feedback']}/<student>.html\n"
         f"  summary:  {paths['summary']}"
     )
+    if outcome.left_out:
+        print(
+            f"asyncdb-lab grade: {outcome.left_out} submissions of other students have never been "
+            "graded and were left out (--student): run without --student to grade them.",
+            file=sys.stderr,
+        )
     if errors:
         print(
             f"asyncdb-lab grade: {len(errors)} submissions could not be graded because of a "

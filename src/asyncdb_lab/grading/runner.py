@@ -85,6 +85,8 @@ class GradeOptions:
     sandbox: bool = True
     progress_bar: bool | None = None
     database_limit: int = DEFAULT_SIZE_LIMIT  # bytes one submission's databases may take
+    students: list[str] = field(default_factory=list)  # grade only these; keep the others' results
+    force: bool = False  # grade again even what is unchanged since it was graded
 
 
 @dataclass
@@ -94,6 +96,7 @@ class RunOutcome:
     reused: int  # kept from an earlier run
     seconds: float
     isolation: str  # one sentence: how learner code was kept from the grader
+    left_out: int = 0  # submissions of students not asked for (--student) with no earlier result
 
 
 @dataclass
@@ -142,6 +145,7 @@ def grade(options: GradeOptions) -> RunOutcome:
             candidates, problems = collector.collect(options.submissions, run_dir)
         except (OSError, ValueError) as error:
             raise AsyncDbLabError(f"cannot read the submissions: {error}") from None
+        _check_students(options.students, candidates, problems)
         store = ResultStore(options.out / "results")
         check_gradebook(options.gradebook or files.db_url, files.course_id)
         gradebook = concurrent_gradebook_url(options.gradebook or files.db_url)
@@ -149,13 +153,20 @@ def grade(options: GradeOptions) -> RunOutcome:
         in_gradebook = graded_in_gradebook(gradebook) if candidates else set()
         reused: list[SubmissionResult] = []
         todo: list[Candidate] = []
+        left_out = 0
         for candidate in candidates:
             previous = store.load(candidate.student, candidate.notebook)
-            if previous is not None and _still_valid(previous, digests[candidate], in_gradebook):
+            asked_for = not options.students or candidate.student in options.students
+            if previous is not None and (
+                not asked_for
+                or (not options.force and _still_valid(previous, digests[candidate], in_gradebook))
+            ):
                 previous.reused = True
                 reused.append(previous)
-            else:
+            elif asked_for:
                 todo.append(candidate)
+            else:
+                left_out += 1
         isolation = "no learner code ran in this run: every submission was already graded"
         graded: list[SubmissionResult] = []
         if todo:
@@ -164,7 +175,22 @@ def grade(options: GradeOptions) -> RunOutcome:
             graded = session.run(todo)
         results = reused + graded + [_rejected(p, files) for p in problems]
         results.sort(key=lambda r: (r.student, r.notebook))
-        return RunOutcome(results, len(graded), len(reused), time.monotonic() - started, isolation)
+        return RunOutcome(
+            results, len(graded), len(reused), time.monotonic() - started, isolation, left_out
+        )
+
+
+def _check_students(
+    students: list[str], candidates: list[Candidate], problems: list[Problem]
+) -> None:
+    known = {c.student for c in candidates} | {p.student for p in problems}
+    unknown = sorted(set(students) - known)
+    if unknown:
+        shown = ", ".join(sorted(known)[:8]) + (", …" if len(known) > 8 else "")
+        raise AsyncDbLabError(
+            f"no submission from {', '.join(unknown)} in the submissions (students there: "
+            f"{shown or 'none'}): check the id, as grades.csv spells it"
+        )
 
 
 def _still_valid(
@@ -193,7 +219,7 @@ def _rejected(problem: Problem, files: CourseFiles) -> SubmissionResult:
     return SubmissionResult(
         student=problem.student,
         notebook=problem.notebook,
-        status="rejected",
+        status=problem.status,
         max_score=files.max_points(problem.notebook) if known else 0.0,
         reason=problem.reason,
         source=problem.source,
