@@ -2,8 +2,9 @@
 
 OUT/grades.csv            one row per (student, notebook): score, status, flags, reason
 OUT/summary.json          everything, per test, for scripts
-OUT/report.html           pass rates per exercise, the score histogram, flagged, failed
-                          and slowest submissions with their reasons
+OUT/report.html           what to teach again (the most failed exercises and tests, and the
+                          known mistakes behind them), pass rates per exercise, the score
+                          histogram, flagged, not graded and slowest submissions with reasons
 OUT/score-histogram.png
 OUT/feedback/<student>.html
 """
@@ -21,8 +22,16 @@ from typing import Any
 
 from asyncdb_lab.grading.feedback import STYLE, feedback_file_name, write_feedback
 from asyncdb_lab.grading.results import FLAGS, SubmissionResult
+from asyncdb_lab.grading.teach_again import (
+    ExerciseMistakes,
+    TestFailures,
+    exercise_mistakes,
+    failures_per_test,
+)
 
 SLOWEST = 10
+MOST_FAILED_TESTS = 15  # shown at once; the rest fold
+FOLD_AT = 160  # characters of a reason shown before it folds
 CSV_COLUMNS = [
     "student",
     "notebook",
@@ -178,6 +187,7 @@ def render_report(
         f"{len(not_graded)} not graded. Mean score {mean:.1f} %. Run took "
         f"{run.get('seconds', 0):.0f} s with {run.get('jobs', 1)} workers; notebook time limit "
         f"{run.get('time_limit', 0):g} s.</p><p>Isolation: {_e(run.get('isolation', ''))}.</p>",
+        _teach_again(exercise_mistakes(results), failures_per_test(results)),
         '<h2>Scores</h2><img src="score-histogram.png" alt="score histogram">',
         _table(
             "Pass rate per exercise (every test of the exercise passed)",
@@ -196,7 +206,11 @@ def render_report(
         _table(
             "Not graded",
             ["student", "notebook", "status", "reason", "source"],
-            [[r.student, r.notebook, r.status, r.reason, r.source] for r in not_graded],
+            [
+                [_e(r.student), _e(r.notebook), _e(r.status), _folded(r.reason), _e(r.source)]
+                for r in not_graded
+            ],
+            raw=True,
         ),
         _table(
             "Flagged",
@@ -204,14 +218,14 @@ def render_report(
             [
                 [
                     _feedback_link(r.student),
-                    r.notebook,
-                    f"{r.score:g} / {r.max_score:g}",
-                    ", ".join(FLAGS.get(flag, flag) for flag in r.flags),
-                    "; ".join([r.reason, *r.details]).strip("; "),
+                    _e(r.notebook),
+                    _e(f"{r.score:g} / {r.max_score:g}"),
+                    _e(", ".join(FLAGS.get(flag, flag) for flag in r.flags)),
+                    _folded("; ".join([r.reason, *r.details]).strip("; ")),
                 ]
                 for r in flagged
             ],
-            raw_first=True,
+            raw=True,
         ),
         _table(
             f"Slowest {len(slowest)}",
@@ -240,16 +254,53 @@ def _feedback_link(student: str) -> str:
     return f'<a href="feedback/{_e(feedback_file_name(student))}">{_e(student)}</a>'
 
 
-def _table(title: str, header: list[str], rows: list[list[str]], raw_first: bool = False) -> str:
+def _teach_again(mistakes: list[ExerciseMistakes], tests: list[TestFailures]) -> str:
+    exercises = _table(
+        "What to teach again: the exercises most failed, and the known mistakes behind them",
+        ["notebook", "exercise", "failing", "known mistakes (submissions, where it is taught)"],
+        [
+            [
+                _e(m.notebook),
+                _e(m.exercise),
+                _e(f"{m.failing} / {m.graded}"),
+                "<br>".join(
+                    _e(f"{count} × {known.mistake}")
+                    + (f" — <i>{_e(known.section)}</i>" if known.section else "")
+                    for known, count in m.mistakes
+                )
+                or "none recognised",
+            ]
+            for m in mistakes
+        ],
+        raw=True,
+    )
+    rows = [[_e(t.notebook), _e(t.test), _e(f"{t.failed} / {t.graded}")] for t in tests if t.failed]
+    shown = _table(
+        "Tests most failed", ["notebook", "test", "failed"], rows[:MOST_FAILED_TESTS], raw=True
+    )
+    if len(rows) > MOST_FAILED_TESTS:
+        rest = _table("", ["notebook", "test", "failed"], rows[MOST_FAILED_TESTS:], raw=True)
+        shown += (
+            f"<details><summary>{len(rows) - MOST_FAILED_TESTS} more failed tests</summary>"
+            f"{rest.removeprefix('<h2></h2>')}</details>"
+        )
+    return exercises + shown
+
+
+def _folded(text: str) -> str:
+    """A long reason folds: its start shows, the rest opens on a click."""
+    if len(text) <= FOLD_AT:
+        return _e(text)
+    return f"<details><summary>{_e(text[:FOLD_AT])}…</summary>{_e(text)}</details>"
+
+
+def _table(title: str, header: list[str], rows: list[list[str]], raw: bool = False) -> str:
+    """A titled table; with raw=True, its cells are HTML already (escaped by the caller)."""
     if not rows:
         return f"<h2>{_e(title)}</h2><p>None.</p>"
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{cell if raw_first and i == 0 else _e(cell)}</td>" for i, cell in enumerate(row)
-        )
-        + "</tr>"
+        "<tr>" + "".join(f"<td>{cell if raw else _e(cell)}</td>" for cell in row) + "</tr>"
         for row in rows
     )
     return f"<h2>{_e(title)}</h2><table><tr>{head}</tr>{body}</table>"
