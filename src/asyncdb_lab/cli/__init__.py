@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "asyncdb_lab.cli.server",
     "asyncdb_lab.cli.release",
     "asyncdb_lab.cli.grade",
+    "asyncdb_lab.cli.export",
     "asyncdb_lab.cli.learner",
     "asyncdb_lab.cli.db",
     "asyncdb_lab.cli.drill",

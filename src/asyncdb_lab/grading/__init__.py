@@ -16,4 +16,7 @@ results.py       what grading one submission produced, as plain data that goes t
 store.py         results kept between runs
 feedback.py      per-student feedback pages
 report.py        grades.csv, summary.json, the class report
+teach_again.py   the report's failures per test and the class's known mistakes
+export/          `asyncdb-lab export`: the gradebook (manual scores included) as a Canvas, Moodle
+                 or wide CSV
 """
