@@ -176,7 +176,10 @@ def test_a_roster_student_who_handed_in_nothing_is_missing_every_notebook_graded
     subs = tmp_path / "subs"
     write(subs / "alice" / "00_start_here.ipynb")
     write(subs / "alice" / "01_engines_and_sessions.ipynb")
-    roster = ["alice", "zoe"]
+
+    def roster(found: set[str]) -> list[str]:
+        return sorted({"alice", "zoe"} - found)
+
     assert missing(subs, tmp_path, roster=roster) == {
         ("zoe", "00_start_here"),
         ("zoe", "01_engines_and_sessions"),
@@ -232,3 +235,39 @@ def test_first_look_accepts_a_real_notebook():
     from asyncdb_lab.settings import REPO as repo
 
     assert first_look(repo / "notebooks" / "00_start_here" / "00_start_here.ipynb") == ""
+
+
+CANVAS_ROSTER = """Student,ID,SIS User ID,SIS Login ID,Section,Start here (4711)
+    Points Possible,,,,,4
+"Doe, Jane",1234,s1,jane@example.edu,A,
+"Roe, John",1235,s2,john@example.edu,A,
+"Poe, Edgar",1236,s3,edgar@example.edu,B,
+"""
+
+
+@pytest.mark.parametrize(
+    ("file_name", "pattern", "nobody"),
+    [
+        ("doejane_1234_5678_00_start_here.ipynb", None, "poeedgar"),
+        ("doejane_1234_5678_00_start_here.ipynb", r"_(?P<student>\d+)_\d+_", "1236"),
+    ],
+)
+def test_a_canvas_roster_names_who_handed_in_nothing_as_the_run_names_students(
+    tmp_path: Path, file_name: str, pattern: str | None, nobody: str
+):
+    from asyncdb_lab.grading.export.matching import roster_ids
+    from asyncdb_lab.grading.export.roster import read_roster
+
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_text(CANVAS_ROSTER)
+    roster = read_roster(roster_file)
+    subs = tmp_path / "subs"
+    write(subs / file_name)
+    write(subs / file_name.replace("doejane_1234", "roejohn_1235"))
+    candidates, problems = Collector(
+        NOTEBOOKS, student_pattern=pattern, roster=lambda found: roster_ids(roster, found)
+    ).collect(subs, tmp_path / "work")
+    assert len(candidates) == 2
+    assert [(p.student, p.notebook, p.status) for p in problems] == [
+        (nobody, "00_start_here", "missing")
+    ]

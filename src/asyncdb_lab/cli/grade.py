@@ -92,6 +92,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="an SQLAlchemy URL for the gradebook instead of the configuration's",
     )
     grade.add_argument(
+        "--roster",
+        type=Path,
+        metavar="CSV",
+        help="the class list as your LMS exports its gradebook (Canvas, Moodle): its students "
+        "who handed in nothing are listed as missing too",
+    )
+    grade.add_argument(
         "--student",
         action="append",
         default=[],
@@ -131,6 +138,7 @@ def _grade(args: argparse.Namespace) -> int:
         student_pattern=args.student_pattern,
         sandbox=not args.no_sandbox,
         students=args.students,
+        roster=args.roster.resolve() if args.roster else None,
         force=args.force,
     )
     try:

@@ -29,6 +29,7 @@ import re
 import shutil
 import zipfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -87,12 +88,13 @@ class Collector:
         *,
         only: list[str] | None = None,
         student_pattern: str | None = None,
-        roster: list[str] | None = None,
+        roster: Callable[[set[str]], list[str]] | None = None,
     ) -> None:
         self.notebooks = notebooks
         self.only = only or []
         self.pattern = re.compile(student_pattern) if student_pattern else None
-        self.roster = roster or []
+        # Given the students found, the ids of the class's students who handed in nothing.
+        self.roster = roster
         self._not_students: set[str] = set()
 
     def collect(self, submissions: Path, workdir: Path) -> tuple[list[Candidate], list[Problem]]:
@@ -230,7 +232,7 @@ class Collector:
         by_student: dict[str, list[_Found]] = defaultdict(list)
         for item in found:
             by_student[item.student].append(item)
-        for student in self.roster:
+        for student in self.roster(set(by_student)) if self.roster else []:
             by_student.setdefault(student, [])
         handed_in: dict[str, dict[str, list[_Found]]] = {}
         for student, items in sorted(by_student.items()):

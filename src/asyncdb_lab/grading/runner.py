@@ -87,6 +87,7 @@ class GradeOptions:
     database_limit: int = DEFAULT_SIZE_LIMIT  # bytes one submission's databases may take
     students: list[str] = field(default_factory=list)  # grade only these; keep the others' results
     force: bool = False  # grade again even what is unchanged since it was graded
+    roster: Path | None = None  # the LMS's class list: who handed in nothing is missing too
 
 
 @dataclass
@@ -139,7 +140,10 @@ def grade(options: GradeOptions) -> RunOutcome:
     options.out.mkdir(parents=True, exist_ok=True)
     with _terminate_as_interrupt(), _run_dir() as run_dir:
         collector = Collector(
-            notebooks, only=options.notebooks, student_pattern=options.student_pattern
+            notebooks,
+            only=options.notebooks,
+            student_pattern=options.student_pattern,
+            roster=_roster_ids(options.roster) if options.roster else None,
         )
         try:
             candidates, problems = collector.collect(options.submissions, run_dir)
@@ -178,6 +182,16 @@ def grade(options: GradeOptions) -> RunOutcome:
         return RunOutcome(
             results, len(graded), len(reused), time.monotonic() - started, isolation, left_out
         )
+
+
+def _roster_ids(path: Path) -> Callable[[set[str]], list[str]]:
+    """Read the roster now (a bad one stops the run, in one line, before any grading); match
+    it to the students found later."""
+    from asyncdb_lab.grading.export.matching import roster_ids
+    from asyncdb_lab.grading.export.roster import read_roster
+
+    roster = read_roster(path)
+    return lambda found: roster_ids(roster, found)
 
 
 def _check_students(

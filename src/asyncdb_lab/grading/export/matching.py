@@ -91,3 +91,28 @@ def _keys_of(person: Person) -> tuple[set[str], set[str], set[str]]:
         {value.casefold() for value in identifiers if value},
         {value.casefold() for value in derived if value},
     )
+
+
+def roster_ids(roster: Roster, students: Iterable[str]) -> list[str]:
+    """The ids, in the style of `students` (those a grading run found), of the roster's people
+    none of them matches: the students who handed in nothing at all. A Canvas user id when the
+    ids found are numbers (a --student-pattern that captured it), else the name as Canvas writes
+    it in downloads, else a login, e-mail, ID number or username."""
+    found = list(students)
+    matched = set(match_students(found, roster, {}).row_of.values())
+    numeric = bool(found) and all(student.isdigit() for student in found)
+    ids = []
+    for row, person in enumerate(roster.people):
+        if row in matched:
+            continue
+        candidates = (
+            person.canvas_id if numeric else "",
+            download_name(person.name) if person.name else "",
+            person.login,
+            person.email,
+            person.id_number,
+            person.username,
+            person.canvas_id,
+        )
+        ids.append(next((value for value in candidates if value), person.label))
+    return ids
