@@ -26,7 +26,9 @@ from __future__ import annotations
 import ast
 import copy
 import hashlib
+import re
 import sys
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -295,6 +297,108 @@ def hidden_test_lines(path: Path) -> set[str]:
             elif inside and len(marker) >= HIDDEN_LINE_CHARS:
                 lines.add(marker)
     return lines
+
+
+SECRET_MIN_CHARS = 4  # shorter strings ("id", "x") say nothing about a hidden test
+_QUOTED_IN_STRING = re.compile(r"'([^']{4,})'|\"([^\"]{4,})\"")
+_BIG_NUMBER = re.compile(r"\b\d{3,}\b")
+# A long string that is not SQL is prose for the learner (a hint kept in a table of cases).
+PROSE_WORDS = 8
+_SQL = re.compile(
+    r"\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|WITH|DO|BEGIN|SET|LOCK|TRUNCATE|COPY"
+    r"|GRANT|REVOKE|COMMENT|VALUES|CALL)\b",
+    re.IGNORECASE,
+)
+
+
+def hidden_test_values(source: Path, release_text: str) -> dict[str, set[str]]:
+    """The data of the hidden tests of the course's source notebook at `source` that the learner
+    was never shown: the strings (and the quoted parts of SQL inside them: a trigger's message,
+    say) and numbers of three digits or more that a hidden block writes, other than its messages
+    for the learner (expect()'s `what` and `hint`, an assert's or a raise's text, and prose of
+    eight words or more that is not SQL), and that appear
+    nowhere in `release_text` (the released notebook), by the grade id of the test cell. A
+    failure can quote them (the e-mail address a hidden test inserted, the value it expected):
+    feedback must not."""
+    import nbformat
+
+    by_test: dict[str, set[str]] = {}
+    for cell in nbformat.read(source, as_version=4).cells:
+        values: set[str] = set()
+        for block in _hidden_blocks(cell.source):
+            values |= _data_literals(block)
+        secret = {v for v in values if len(v.strip()) >= SECRET_MIN_CHARS and v not in release_text}
+        if secret:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+            by_test.setdefault(grade_id, set()).update(secret)
+    return by_test
+
+
+def _hidden_blocks(source: str) -> list[str]:
+    blocks: list[str] = []
+    current: list[str] = []
+    inside = False
+    for line in source.splitlines():
+        marker = line.strip()
+        if marker == BEGIN_HIDDEN_TESTS:
+            inside, current = True, []
+        elif marker == END_HIDDEN_TESTS and inside:
+            inside = False
+            blocks.append(textwrap.dedent("\n".join(current)))
+        elif inside:
+            current.append(line)
+    return blocks
+
+
+def _data_literals(code: str) -> set[str]:
+    """Strings and big numbers `code` writes as data, not as a message for the learner. Code
+    that does not parse on its own counts every string as data."""
+    flags = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    # A block inside a `with` or `try` that dedent cannot free (a string continued at the left
+    # edge, say) parses as the body of an `if`.
+    for attempt in (code, "if True:\n" + code):
+        try:
+            tree = compile(attempt, "<hidden>", "exec", flags)
+            break
+        except SyntaxError:
+            continue
+    else:
+        texts = {m.group(1) or m.group(2) for m in _QUOTED_IN_STRING.finditer(code)}
+        return texts | set(_BIG_NUMBER.findall(code))
+    messages = {id(node) for node in _message_nodes(tree)}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in messages or not isinstance(node, ast.Constant):
+            continue
+        if isinstance(node.value, str):
+            if len(node.value.split()) >= PROSE_WORDS and not _SQL.match(node.value):
+                continue
+            found.add(node.value)
+            found.update(m.group(1) or m.group(2) for m in _QUOTED_IN_STRING.finditer(node.value))
+        elif isinstance(node.value, int) and abs(node.value) >= 100:
+            found.add(str(node.value))
+    return found
+
+
+def _message_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node inside a message for the learner, and docstrings."""
+    roots: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            if name.startswith("expect"):
+                roots += node.args[2:] + [
+                    k.value for k in node.keywords if k.arg in ("what", "hint")
+                ]
+        elif isinstance(node, ast.Assert) and node.msg is not None:
+            roots.append(node.msg)
+        elif isinstance(node, ast.Raise) and node.exc is not None:
+            roots.append(node.exc)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                roots.append(body[0].value)
+    return [inner for root in roots for inner in ast.walk(root)]
 
 
 # -- errors -----------------------------------------------------------------------------------

@@ -63,8 +63,9 @@ from asyncdb_lab.grading.workers import WorkerPool, WorkerProcess
 from asyncdb_lab.servers.embedded.reaper import is_alive
 from asyncdb_lab.settings import BACKEND_ENV, DATABASE_URL_ENV, QUIET_ENV, SEED_DIR_ENV
 
-# Part of every result's digest: bump it when a change to grading can change a score.
-GRADER_FORMAT = "2"
+# Part of every result's digest: bump it when a change to grading can change a score, or what
+# feedback may show (3: hidden tests' data redacted from messages).
+GRADER_FORMAT = "3"
 # On top of the notebook's time limit: kernel start-up and nbgrader's own work.
 JOB_GRACE_SECONDS = 180
 WORKER_START_SECONDS = 300

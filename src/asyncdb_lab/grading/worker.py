@@ -20,7 +20,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from asyncdb_lab.course.notebook import (
     exercise_names,
     exercise_of,
     hidden_test_lines,
+    hidden_test_values,
     last_line,
     skip_iri_grammar,
 )
@@ -199,7 +200,10 @@ class GradingWorker:
             return replace(ran, reason=f"nbgrader autograde failed: {nbgrader_failure(outcome)}")
         exercises = list(exercise_names(release))
         source = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", assignment))
-        hidden = hidden_test_lines(source / f"{assignment}.ipynb")
+        hidden = Hidden(
+            hidden_test_lines(source / f"{assignment}.ipynb"),
+            hidden_test_values(source / f"{assignment}.ipynb", nbformat.writes(release)),
+        )
         tests = [TestResult(**test) for test in self._tests(student, assignment, exercises, hidden)]
         if execution.tampering:
             self._zero_for_review(student, assignment)
@@ -211,7 +215,7 @@ class GradingWorker:
         return replace(ran, status="graded", tests=tuple(tests))
 
     def _tests(
-        self, student: str, assignment: str, exercises: list[str], hidden: set[str]
+        self, student: str, assignment: str, exercises: list[str], hidden: Hidden
     ) -> list[dict[str, Any]]:
         import nbformat
         from nbgrader.api import Gradebook
@@ -249,10 +253,10 @@ class GradingWorker:
                     "points": points,
                     "max_points": max_points,
                     "status": status,
-                    "message": redact(failure_message(errors), hidden)
+                    "message": redact(failure_message(errors), hidden, name)
                     if status != "passed"
                     else "",
-                    "output": redact(learner_output(cell), hidden),
+                    "output": redact(learner_output(cell), hidden, name),
                 }
             )
         for name, (points, max_points) in grades.items():  # a grade cell missing from the output
@@ -359,15 +363,36 @@ def check_notebook(path: Path) -> str:
     return ""
 
 
-def redact(text: str, hidden: set[str]) -> str:
-    """Learner code can print (or raise) the source of the test calling it: not in feedback."""
-    if not hidden or not text:
+@dataclass(frozen=True)
+class Hidden:
+    """What feedback must not show of a notebook's hidden tests."""
+
+    lines: set[str]  # their code (course.notebook.hidden_test_lines)
+    # Their data the learner never saw, by test (course.notebook.hidden_test_values).
+    values: dict[str, set[str]]
+
+
+HIDDEN_VALUE = "[hidden]"
+
+
+def redact(text: str, hidden: Hidden, test: str = "") -> str:
+    """Learner code can print (or raise) the source of the test calling it, and a failure can
+    quote a hidden test's data (its e-mail address, its trigger's message): neither reaches
+    feedback. The message still says what went wrong, in general terms."""
+    if not text:
         return text
     kept = [
-        "[a line of a hidden test was removed]" if any(h in line for h in hidden) else line
+        "[a line of a hidden test was removed]" if any(h in line for h in hidden.lines) else line
         for line in text.split("\n")
     ]
-    return "\n".join(kept)
+    text = "\n".join(kept)
+    # Longest first, so that no fragment of a longer value is left; a value that starts or ends
+    # with a letter or digit only as a whole word ("Pool" is hidden, "QueuePool" is not).
+    for value in sorted(hidden.values.get(test, ()), key=len, reverse=True):
+        start = r"\b" if value[0].isalnum() else ""
+        end = r"\b" if value[-1].isalnum() else ""
+        text = re.sub(start + re.escape(value) + end, HIDDEN_VALUE, text)
+    return text
 
 
 def failure_message(errors: list[dict[str, Any]]) -> str:
