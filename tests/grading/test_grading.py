@@ -11,6 +11,7 @@ may be left behind.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import html
 import json
 import os
@@ -20,6 +21,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -321,6 +323,36 @@ def test_an_lms_zip_is_graded_by_the_student_id_in_each_file_name(new_course: Gr
     assert "did you mean 00_start_here.ipynb?" in results["xavi"]["reason"]
     assert results["walt"]["status"] == "rejected"
     assert results["walt"]["reason"].startswith("invalid JSON")
+    assert course.leftovers() == []
+
+
+def test_late_work_is_flagged_and_the_courses_late_penalty_applies(new_course: GradingCourse):
+    """A zip whose files carry their hand-in times (as an LMS download does), a deadline between
+    them, and a course whose nbgrader configuration zeroes late work."""
+    course = new_course
+    with course.config.open("a") as config:
+        config.write("\nc.LateSubmissionPlugin.penalty_method = 'zero'\n")
+    solved = (SUBMISSIONS / "class" / "full" / f"{NOTEBOOK}.ipynb").read_bytes()
+    archive = course.root / "canvas.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for name, when in [
+            (f"early_1001_2001_{NOTEBOOK}.ipynb", (2026, 1, 1, 10, 0, 0)),
+            (f"tardy_1002_2002_{NOTEBOOK}.ipynb", (2026, 1, 2, 10, 0, 0)),
+            (f"marked_LATE_1003_2003_{NOTEBOOK}.ipynb", (2026, 1, 1, 11, 0, 0)),
+        ]:
+            zipped.writestr(zipfile.ZipInfo(name, when), solved)
+    deadline = datetime.datetime(2026, 1, 1, 12, 0).astimezone()  # the zip's times are local
+    run = course.grade(
+        archive, course.root / "out", "--timeout", "60", "--deadline", deadline.isoformat()
+    )
+    assert run.returncode == 0, run.explain()
+    results = run.by_student()
+    assert (results["early"]["score"], results["early"]["flags"]) == (4, [])
+    assert (results["tardy"]["score"], results["tardy"]["flags"]) == (0, ["late"])
+    assert any("22.0 h after the deadline" in d for d in results["tardy"]["details"])
+    assert any("late penalty: 4 points off" in d for d in results["tardy"]["details"])
+    # Marked late by the LMS, but its time is before the deadline: flagged, and no penalty.
+    assert (results["marked"]["score"], results["marked"]["flags"]) == (4, ["late"])
     assert course.leftovers() == []
 
 

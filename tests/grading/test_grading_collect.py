@@ -271,3 +271,26 @@ def test_a_canvas_roster_names_who_handed_in_nothing_as_the_run_names_students(
     assert [(p.student, p.notebook, p.status) for p in problems] == [
         (nobody, "00_start_here", "missing")
     ]
+
+
+def test_a_file_the_lms_named_late_is_marked_and_every_file_keeps_its_time(tmp_path: Path):
+    archive = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr(
+            zipfile.ZipInfo("doejane_LATE_1234_5678_00_start_here.ipynb", (2026, 1, 2, 3, 4, 6)),
+            NOTEBOOK_JSON,
+        )
+        zipped.writestr(
+            zipfile.ZipInfo("roejohn_1235_5690_00_start_here.ipynb", (2025, 12, 30, 0, 0, 0)),
+            NOTEBOOK_JSON,
+        )
+    candidates, _ = Collector(NOTEBOOKS).collect(archive, tmp_path / "work")
+    import datetime
+
+    assert [
+        (c.student, c.marked_late, datetime.datetime.fromtimestamp(c.handed_in).isoformat())
+        for c in candidates
+    ] == [
+        ("doejane", True, "2026-01-02T03:04:06"),
+        ("roejohn", False, "2025-12-30T00:00:00"),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 from pathlib import Path
@@ -99,6 +100,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "who handed in nothing are listed as missing too",
     )
     grade.add_argument(
+        "--deadline",
+        type=_moment,
+        metavar="WHEN",
+        help="the due date, e.g. 2026-12-01T23:59 (your time zone unless it says, e.g. +01:00): "
+        "a file handed in later (by its time in the zip or folder) is flagged late, and "
+        "nbgrader's late-submission plugin applies the course's penalty; without it, only files "
+        "the LMS named late (Canvas: LATE) are flagged, with no penalty",
+    )
+    grade.add_argument(
         "--student",
         action="append",
         default=[],
@@ -139,6 +149,7 @@ def _grade(args: argparse.Namespace) -> int:
         sandbox=not args.no_sandbox,
         students=args.students,
         roster=args.roster.resolve() if args.roster else None,
+        deadline=args.deadline,
         force=args.force,
     )
     try:
@@ -207,3 +218,14 @@ def _positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be more than 0")
     return value
+
+
+def _moment(text: str) -> datetime.datetime:
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date and time: write it as 2026-12-01T23:59 (or with a time "
+            "zone, 2026-12-01T23:59+01:00)"
+        ) from None
+    return moment if moment.tzinfo else moment.astimezone()  # a naive time is local time

@@ -36,6 +36,7 @@ from typing import Literal
 
 ProblemStatus = Literal["rejected", "missing", "superseded"]
 REUPLOAD = re.compile(r"-(\d+)\.ipynb$")  # Canvas: name-1.ipynb is the second upload of name.ipynb
+LATE_MARK = re.compile(r"(?:^|_)LATE(?:_|$)")  # Canvas: doejane_LATE_1234_5678_00_start_here.ipynb
 MAX_NOTEBOOK_BYTES = 50 * 1024**2
 MAX_ARCHIVE_BYTES = 2 * 1024**3
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
@@ -50,6 +51,8 @@ class Candidate:
     notebook: str
     path: Path
     source: str  # where it came from, for people: alice/00_start_here.ipynb, lms.zip:…
+    marked_late: bool = False  # the LMS's file name says so (Canvas: …_LATE_…)
+    handed_in: float = 0.0  # the file's time (a zip member's date), 0 when unknown
 
     def digest(self) -> str:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
@@ -321,7 +324,8 @@ class Collector:
         if reason:
             problems.append(Problem(student, notebook, item.source, reason))
             return None
-        return Candidate(student, notebook, item.path, item.source)
+        marked_late = bool(item.parts) and bool(LATE_MARK.search(item.parts[-1]))
+        return Candidate(student, notebook, item.path, item.source, marked_late, item.modified)
 
     def _notebook_of(self, item: _Found) -> str | None:
         name = item.parts[-1]

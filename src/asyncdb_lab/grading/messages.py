@@ -122,6 +122,7 @@ class Graded(_Message):
     output_capped: bool = False
     notes: tuple[str, ...] = ()  # what else the report should say (a malformed message, say)
     timing: dict[str, float] = field(default_factory=dict)  # kernel_start, cells, autograde
+    late_penalty: float = 0.0  # points nbgrader's late-submission plugin took off
 
     def to_fields(self) -> dict[str, Any]:  # a test as the result store has it
         return {**asdict(self), "tests": [test.to_json() for test in self.tests]}

@@ -31,6 +31,7 @@ FLAGS: dict[str, str] = {
     "unsandboxed": "learner code ran without a sandbox",
     "database-size": "its databases outgrew the size limit: stopped",
     "cleanup-failed": "what it left on the server could not all be removed",
+    "late": "handed in after the deadline",
 }
 
 

@@ -10,6 +10,7 @@ Ctrl-C), the workers, kernels, server and temporary folders go.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import os
 import queue
@@ -35,6 +36,7 @@ from asyncdb_lab.grading.course_files import (
     check_gradebook,
     concurrent_gradebook_url,
     graded_in_gradebook,
+    set_due_date,
 )
 from asyncdb_lab.grading.database import DEFAULT_SIZE_LIMIT, GradingServer, Role
 from asyncdb_lab.grading.disk_watch import describe_bytes
@@ -89,6 +91,7 @@ class GradeOptions:
     students: list[str] = field(default_factory=list)  # grade only these; keep the others' results
     force: bool = False  # grade again even what is unchanged since it was graded
     roster: Path | None = None  # the LMS's class list: who handed in nothing is missing too
+    deadline: datetime.datetime | None = None  # timezone-aware; files handed in after it are late
 
 
 @dataclass
@@ -174,6 +177,8 @@ def grade(options: GradeOptions) -> RunOutcome:
                 left_out += 1
         isolation = "no learner code ran in this run: every submission was already graded"
         graded: list[SubmissionResult] = []
+        if todo and options.deadline is not None:
+            set_due_date(gradebook, sorted({c.notebook for c in todo}), options.deadline)
         if todo:
             session = _Session(options, files, gradebook, run_dir, store, digests)
             isolation = session.check_isolation()
@@ -193,6 +198,25 @@ def _roster_ids(path: Path) -> Callable[[set[str]], list[str]]:
 
     roster = read_roster(path)
     return lambda found: roster_ids(roster, found)
+
+
+def _handed_in_stamp(candidate: Candidate, deadline: datetime.datetime | None) -> str:
+    """The hand-in time for nbgrader's timestamp.txt (UTC), when there is a deadline to compare
+    it with and the time is known; "" otherwise."""
+    if deadline is None or not candidate.handed_in:
+        return ""
+    moment = datetime.datetime.fromtimestamp(candidate.handed_in, datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def _lateness(candidate: Candidate, deadline: datetime.datetime | None) -> str:
+    """Why the submission counts as late, in words, or "" when it does not."""
+    if deadline is not None and candidate.handed_in > deadline.timestamp():
+        hours = (candidate.handed_in - deadline.timestamp()) / 3600
+        return f"handed in {hours:.1f} h after the deadline ({deadline.isoformat(' ', 'minutes')})"
+    if candidate.marked_late:
+        return "marked late by the LMS (LATE in the file name)"
+    return ""
 
 
 def _check_students(
@@ -222,6 +246,7 @@ def _digest(candidate: Candidate, files: CourseFiles, options: GradeOptions) -> 
         candidate.digest(),
         files.source_digest(candidate.notebook),
         f"{options.time_limit:g}",
+        _handed_in_stamp(candidate, options.deadline),
         str(options.memory_limit),
         "sandbox" if options.sandbox else "no-sandbox",
         str(options.database_limit),
@@ -429,6 +454,10 @@ class _Session:
             shutil.rmtree(target.parent)
         target.parent.mkdir(parents=True)
         shutil.copyfile(candidate.path, target)
+        stamp = _handed_in_stamp(candidate, self.options.deadline)
+        if stamp:
+            # nbgrader's own record of the hand-in time, which its late-submission plugin reads.
+            (target.parent / "timestamp.txt").write_text(stamp)
         role = server.new_role()
         sandbox = (
             make_spec(
@@ -533,6 +562,16 @@ class _Session:
             result.reason = "grading tampered with: scored 0 and marked for review in formgrader"
         if reply.output_capped:
             result.flags.append("output-capped")
+        lateness = _lateness(candidate, self.options.deadline)
+        if lateness:
+            result.flags.append("late")
+            result.details.append(lateness)
+        if reply.late_penalty:
+            result.score = max(0.0, result.score - reply.late_penalty)
+            result.details.append(
+                f"late penalty: {reply.late_penalty:g} points off (nbgrader's "
+                "LateSubmissionPlugin, as the course's configuration sets it)"
+            )
         result.details.extend(reply.notes)
         if not self.options.sandbox:
             result.flags.append("unsandboxed")

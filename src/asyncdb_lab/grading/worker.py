@@ -212,7 +212,21 @@ class GradingWorker:
                 if test.status == "passed":
                     test.status = "failed"
                     test.message = "not counted: this notebook changed how failures are reported"
-        return replace(ran, status="graded", tests=tuple(tests))
+        return replace(
+            ran,
+            status="graded",
+            tests=tuple(tests),
+            late_penalty=0.0 if execution.tampering else self._late_penalty(student, assignment),
+        )
+
+    def _late_penalty(self, student: str, assignment: str) -> float:
+        """What nbgrader's late-submission plugin (the course's configuration) took off: 0 unless
+        the submission has a timestamp after the assignment's due date."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.gradebook) as gradebook:
+            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+            return float(notebook.late_submission_penalty or 0.0)
 
     def _tests(
         self, student: str, assignment: str, exercises: list[str], hidden: Hidden
