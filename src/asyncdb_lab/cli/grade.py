@@ -172,7 +172,7 @@ def _grade(args: argparse.Namespace) -> int:
         "seconds": round(outcome.seconds, 1),
         "isolation": outcome.isolation,
     }
-    paths = write_outputs(outcome.results, options.out, run=run)
+    paths = write_outputs(outcome.results, options.out, run=run, similar=outcome.similar)
     results = outcome.results
     graded = [r for r in results if r.status == "graded"]
     errors = [r for r in results if r.status == "error"]

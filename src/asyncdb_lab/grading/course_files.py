@@ -27,6 +27,7 @@ class CourseFiles:
     config_file: Path
     root: Path
     source: Path  # solutions/
+    release: Path  # notebooks/: what learners were given
     submitted: Path  # grader/submitted
     autograded: Path
     db_url: str
@@ -44,6 +45,7 @@ class CourseFiles:
             config_file=config_file,
             root=root,
             source=root / course.get("source_directory", "source"),
+            release=root / course.get("release_directory", "release"),
             submitted=root / course.get("submitted_directory", "submitted"),
             autograded=root / course.get("autograded_directory", "autograded"),
             db_url=course.get("db_url", f"sqlite:///{root / 'gradebook.db'}"),
@@ -56,6 +58,9 @@ class CourseFiles:
 
     def source_notebook(self, notebook: str) -> Path:
         return self.source / notebook / f"{notebook}.ipynb"
+
+    def release_notebook(self, notebook: str) -> Path:
+        return self.release / notebook / f"{notebook}.ipynb"
 
     def submitted_notebook(self, student: str, notebook: str) -> Path:
         return self.submitted / student / notebook / f"{notebook}.ipynb"

@@ -5,6 +5,7 @@ OUT/summary.json          everything, per test, for scripts
 OUT/report.html           what to teach again (the most failed exercises and tests, and the
                           known mistakes behind them), pass rates per exercise, the score
                           histogram, flagged, not graded and slowest submissions with reasons
+                          and unusually alike solutions (similar_submissions.py)
 OUT/score-histogram.png
 OUT/feedback/<student>.html
 """
@@ -22,6 +23,7 @@ from typing import Any
 
 from asyncdb_lab.grading.feedback import STYLE, feedback_file_name, write_feedback
 from asyncdb_lab.grading.results import FLAGS, SubmissionResult
+from asyncdb_lab.grading.similar_submissions import SimilarSubmissions
 from asyncdb_lab.grading.teach_again import (
     ExerciseMistakes,
     TestFailures,
@@ -61,7 +63,11 @@ class ExerciseRate:
 
 
 def write_outputs(
-    results: list[SubmissionResult], out: Path, *, run: dict[str, Any]
+    results: list[SubmissionResult],
+    out: Path,
+    *,
+    run: dict[str, Any],
+    similar: list[SimilarSubmissions] | None = None,
 ) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     rates = exercise_rates(results)
@@ -73,10 +79,11 @@ def write_outputs(
         "feedback": out / "feedback",
     }
     _write_csv(results, paths["grades"])
-    paths["summary"].write_text(json.dumps(_summary(results, rates, run), indent=1))
+    similar = similar or []
+    paths["summary"].write_text(json.dumps(_summary(results, rates, run, similar), indent=1))
     write_feedback(results, paths["feedback"])
     _write_histogram(results, paths["histogram"])
-    paths["report"].write_text(render_report(results, rates, run))
+    paths["report"].write_text(render_report(results, rates, run, similar))
     return paths
 
 
@@ -132,7 +139,10 @@ def _write_csv(results: list[SubmissionResult], path: Path) -> None:
 
 
 def _summary(
-    results: list[SubmissionResult], rates: list[ExerciseRate], run: dict[str, Any]
+    results: list[SubmissionResult],
+    rates: list[ExerciseRate],
+    run: dict[str, Any],
+    similar: list[SimilarSubmissions],
 ) -> dict[str, Any]:
     counts: dict[str, int] = defaultdict(int)
     for result in results:
@@ -152,6 +162,15 @@ def _summary(
             for r in rates
         ],
         "submissions": [dict(result.to_json(), reused=result.reused) for result in results],
+        "similar": [
+            {
+                "notebook": s.notebook,
+                "exercise": s.pair.exercise,
+                "students": [s.pair.first, s.pair.second],
+                "similarity": round(s.pair.similarity, 3),
+            }
+            for s in similar
+        ],
     }
 
 
@@ -174,7 +193,10 @@ def _write_histogram(results: list[SubmissionResult], path: Path) -> None:
 
 
 def render_report(
-    results: list[SubmissionResult], rates: list[ExerciseRate], run: dict[str, Any]
+    results: list[SubmissionResult],
+    rates: list[ExerciseRate],
+    run: dict[str, Any],
+    similar: list[SimilarSubmissions] | None = None,
 ) -> str:
     graded = [r for r in results if r.status == "graded"]
     not_graded = [r for r in results if r.status != "graded"]
@@ -224,6 +246,20 @@ def render_report(
                     _folded("; ".join([r.reason, *r.details]).strip("; ")),
                 ]
                 for r in flagged
+            ],
+            raw=True,
+        ),
+        _table(
+            "Unusually alike solutions: to look at, never a penalty by themselves",
+            ["notebook", "exercise", "students", "alike"],
+            [
+                [
+                    _e(s.notebook),
+                    _e(s.pair.exercise),
+                    f"{_feedback_link(s.pair.first)} and {_feedback_link(s.pair.second)}",
+                    _e(f"{100 * s.pair.similarity:.0f} %"),
+                ]
+                for s in similar or []
             ],
             raw=True,
         ),

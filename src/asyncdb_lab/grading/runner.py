@@ -60,6 +60,7 @@ from asyncdb_lab.grading.sandbox import (
     sandboxed_database_url,
     sweep_orphan_cgroups,
 )
+from asyncdb_lab.grading.similar_submissions import SimilarSubmissions, similar_submissions
 from asyncdb_lab.grading.store import ResultStore
 from asyncdb_lab.grading.workers import WorkerPool, WorkerProcess
 from asyncdb_lab.servers.embedded.reaper import is_alive
@@ -102,6 +103,7 @@ class RunOutcome:
     seconds: float
     isolation: str  # one sentence: how learner code was kept from the grader
     left_out: int = 0  # submissions of students not asked for (--student) with no earlier result
+    similar: list[SimilarSubmissions] = field(default_factory=list)  # to look at, not a penalty
 
 
 @dataclass
@@ -185,8 +187,17 @@ def grade(options: GradeOptions) -> RunOutcome:
             graded = session.run(todo)
         results = reused + graded + [_rejected(p, files) for p in problems]
         results.sort(key=lambda r: (r.student, r.notebook))
+        similar = similar_submissions(
+            candidates, {c.notebook: files.release_notebook(c.notebook) for c in candidates}
+        )
         return RunOutcome(
-            results, len(graded), len(reused), time.monotonic() - started, isolation, left_out
+            results,
+            len(graded),
+            len(reused),
+            time.monotonic() - started,
+            isolation,
+            left_out,
+            similar,
         )
 
 
