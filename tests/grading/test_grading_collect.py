@@ -294,3 +294,26 @@ def test_a_file_the_lms_named_late_is_marked_and_every_file_keeps_its_time(tmp_p
         ("doejane", True, "2026-01-02T03:04:06"),
         ("roejohn", False, "2025-12-30T00:00:00"),
     ]
+
+
+def test_a_moodle_download_with_a_pattern_for_its_folders(tmp_path: Path):
+    """Moodle's "Download all submissions": a folder per learner and assignment, named by the
+    full name and a participant id that differs between assignments."""
+    archive = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("Jane Doe_801_assignsubmission_file_/00_start_here.ipynb", NOTEBOOK_JSON)
+        zipped.writestr(
+            "Jane Doe_955_assignsubmission_file_/01_engines_and_sessions.ipynb", NOTEBOOK_JSON
+        )
+        zipped.writestr("John Roe_802_assignsubmission_file_/00_start_here.ipynb", NOTEBOOK_JSON)
+    pattern = r"^(?P<student>[^_]+)_\d+_assignsubmission"
+    found, problems = collect(archive, tmp_path, student_pattern=pattern)
+    assert set(found) == {
+        ("janedoe", "00_start_here"),
+        ("janedoe", "01_engines_and_sessions"),
+        ("johnroe", "00_start_here"),
+    }
+    assert problems == {}
+    assert missing(archive, tmp_path, student_pattern=pattern) == {
+        ("johnroe", "01_engines_and_sessions")
+    }

@@ -134,12 +134,13 @@ class Collector:
                 )
             elif entry.is_dir():
                 files = self._files_in(entry, root, problems)
+                student = self._folder_student(entry.name)
                 found.extend(
-                    _Found(entry.name, parts, path, source, False, _modified(path))
+                    _Found(student, parts, path, source, False, _modified(path))
                     for parts, path, source in files
                 )
                 if not files:
-                    found.append(_Found(entry.name, (), entry, entry.name + "/", flat=False))
+                    found.append(_Found(student, (), entry, entry.name + "/", flat=False))
             elif entry.suffix == ".ipynb":
                 student = self._flat_student(entry.name)
                 found.append(
@@ -220,14 +221,24 @@ class Collector:
     def _owner(self, parts: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
         if len(parts) == 1:
             return self._flat_student(parts[0]), parts
-        return parts[0], parts[1:]
+        return self._folder_student(parts[0]), parts[1:]
 
     def _flat_student(self, name: str) -> str:
-        if self.pattern:
-            match = self.pattern.search(name)
-            if match and match.groupdict().get("student"):
-                return match.group("student")
-        return name.split("_", 1)[0].removesuffix(".ipynb")
+        return self._captured(name) or name.split("_", 1)[0].removesuffix(".ipynb")
+
+    def _folder_student(self, name: str) -> str:
+        """A student's folder is named by their id, or (Moodle: "Jane Doe_1234_assignsubmission_
+        file_") holds it where --student-pattern finds it."""
+        return self._captured(name) or name
+
+    def _captured(self, name: str) -> str:
+        """The pattern's `student` group in `name`, if any; a captured name that cannot be an id
+        ("Jane Doe") is squashed as Canvas squashes names in downloads ("janedoe")."""
+        match = self.pattern.search(name) if self.pattern else None
+        student = match.group("student") if match and match.groupdict().get("student") else ""
+        if student and not STUDENT_ID.fullmatch(student):
+            student = re.sub(r"[\W_]+", "", student).lower() or student
+        return student
 
     # -- deciding -----------------------------------------------------------------------------
 
