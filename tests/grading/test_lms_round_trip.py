@@ -1,0 +1,166 @@
+"""The LMS round trip, for real: a Canvas download and a Moodle download of notebook 00 (a
+re-upload, late work, a file that is no notebook, a learner who handed in nothing), with the LMS's
+roster, graded by `asyncdb-lab grade`; a score overridden through nbgrader's API, as formgrader
+does; then `asyncdb-lab export`, every row of the file checked."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.grading_run import NOTEBOOK, SUBMISSIONS, GradingCourse, Run
+
+pytestmark = pytest.mark.slow
+
+FULL = (SUBMISSIONS / "class" / "full" / f"{NOTEBOOK}.ipynb").read_bytes()  # 4 of 4 points
+PARTIAL = (SUBMISSIONS / "class" / "partial" / f"{NOTEBOOK}.ipynb").read_bytes()
+DEADLINE = datetime.datetime(2026, 1, 10, 12, 0).astimezone()  # zip times are local times
+BEFORE, AFTER = (2026, 1, 9, 9, 0, 0), (2026, 1, 11, 9, 0, 0)
+TITLE = "Start here: how this course works (4711)"  # the assignment as Canvas knows it
+
+CANVAS_ROSTER = f"""Student,ID,SIS User ID,SIS Login ID,Section,{TITLE}
+    Points Possible,,,,,4.00
+"Doe, Jane",1234,S1,jdoe@uni.edu,A,
+"Roe, John",1235,S2,jroe@uni.edu,A,
+"Poe, Edgar",1236,S3,epoe@uni.edu,B,
+"White, Walt",1237,S4,wwhite@uni.edu,B,
+"""
+MOODLE_ROSTER = """First name,Last name,ID number,Institution,Department,Email address
+Jane,Doe,S1,,,jdoe@uni.edu
+John,Roe,S2,,,jroe@uni.edu
+Edgar,Poe,S3,,,epoe@uni.edu
+Walt,White,S4,,,wwhite@uni.edu
+"""
+
+
+def canvas_download(folder: Path) -> Path:
+    archive = folder / "canvas.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for name, when, data in [
+            (f"doejane_1234_5001_{NOTEBOOK}.ipynb", BEFORE, PARTIAL),
+            (f"doejane_1234_5002_{NOTEBOOK}-1.ipynb", BEFORE, FULL),  # the re-upload wins
+            (f"roejohn_LATE_1235_5003_{NOTEBOOK}.ipynb", AFTER, FULL),
+            (f"whitewalt_1237_5004_{NOTEBOOK}.ipynb", BEFORE, b"{not a notebook"),
+        ]:
+            zipped.writestr(zipfile.ZipInfo(name, when), data)
+    return archive
+
+
+def moodle_download(folder: Path) -> Path:
+    archive = folder / "moodle.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for name, when, data in [
+            (f"Jane Doe_801_assignsubmission_file_/{NOTEBOOK}.ipynb", BEFORE, FULL),
+            (f"John Roe_802_assignsubmission_file_/{NOTEBOOK}.ipynb", AFTER, PARTIAL),
+            (f"Walt White_804_assignsubmission_file_/{NOTEBOOK}.ipynb", BEFORE, b"[]"),
+        ]:
+            zipped.writestr(zipfile.ZipInfo(name, when), data)
+    return archive
+
+
+@pytest.fixture(scope="module", params=["canvas", "moodle"])
+def graded(request: pytest.FixtureRequest) -> Iterator[tuple[str, GradingCourse, Run]]:
+    lms = request.param
+    course = GradingCourse()
+    try:
+        roster = course.root / "roster.csv"
+        roster.write_text(CANVAS_ROSTER if lms == "canvas" else MOODLE_ROSTER)
+        download = canvas_download(course.root) if lms == "canvas" else moodle_download(course.root)
+        pattern = [] if lms == "canvas" else ["--student-pattern", r"^(?P<student>[^_]+)_\d+_"]
+        run = course.grade(
+            download,
+            course.root / "out",
+            "--timeout",
+            "60",
+            "--roster",
+            str(roster),
+            "--deadline",
+            DEADLINE.isoformat(),
+            *pattern,
+        )
+        assert run.returncode == 0, run.explain()
+        yield lms, course, run
+        assert course.leftovers() == []
+    finally:
+        course.remove()
+
+
+def statuses(run: Run) -> set[tuple[str, str, tuple[str, ...]]]:
+    return {(s["student"], s["status"], tuple(s["flags"])) for s in run.summary["submissions"]}
+
+
+def test_every_learner_of_the_roster_is_accounted_for(graded: tuple[str, GradingCourse, Run]):
+    lms, _, run = graded
+    if lms == "canvas":
+        assert statuses(run) == {
+            ("doejane", "graded", ()),
+            ("doejane", "superseded", ()),
+            ("roejohn", "graded", ("late",)),
+            ("whitewalt", "rejected", ()),
+            ("poeedgar", "missing", ()),
+        }
+    else:
+        assert statuses(run) == {
+            ("janedoe", "graded", ()),
+            ("johnroe", "graded", ("late",)),
+            ("waltwhite", "rejected", ()),
+            ("edgarpoe", "missing", ()),
+        }
+
+
+def test_the_export_has_the_gradebooks_scores_with_a_manual_override(
+    graded: tuple[str, GradingCourse, Run],
+):
+    lms, course, _ = graded
+    late_student = "roejohn" if lms == "canvas" else "johnroe"
+    overridden = override_one_test(course, late_student)  # as formgrader does: 4 → 4 - points
+    out = course.root / f"grades-{lms}.csv"
+    export = subprocess.run(
+        [
+            *[sys.executable, "-m", "asyncdb_lab.cli", "export", "--format", lms],
+            *["--roster", str(course.root / "roster.csv"), "--out", str(out)],
+            *["--gradebook", f"sqlite:///{course.gradebook}"],
+        ],
+        env=course.env(),
+        capture_output=True,
+        text=True,
+    )
+    assert export.returncode == 0, export.stderr
+    rows = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
+    if lms == "canvas":
+        assert rows == [
+            ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", TITLE],
+            ["    Points Possible", "", "", "", "", "4"],
+            ["Doe, Jane", "1234", "S1", "jdoe@uni.edu", "A", "4"],
+            ["Roe, John", "1235", "S2", "jroe@uni.edu", "A", f"{overridden:g}"],
+            ["Poe, Edgar", "1236", "S3", "epoe@uni.edu", "B", ""],
+            ["White, Walt", "1237", "S4", "wwhite@uni.edu", "B", ""],
+        ]
+    else:
+        header, *people = rows
+        assert header[0] == "Email address" and len(header) == 2
+        assert people == [
+            ["jdoe@uni.edu", "4"],
+            ["jroe@uni.edu", f"{overridden:g}"],
+            ["epoe@uni.edu", ""],
+            ["wwhite@uni.edu", ""],
+        ]
+
+
+def override_one_test(course: GradingCourse, student: str) -> float:
+    """Set the manual score of the student's first test cell to 0 through nbgrader's API; the
+    notebook's score afterwards."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course.gradebook}") as gradebook:
+        notebook = gradebook.find_submission_notebook(NOTEBOOK, NOTEBOOK, student)
+        grade = next(g for g in notebook.grades if g.auto_score)
+        grade.manual_score = 0.0
+        gradebook.db.commit()
+        return float(gradebook.find_submission(NOTEBOOK, student).score)
