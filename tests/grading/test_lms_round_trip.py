@@ -19,7 +19,7 @@ from support.grading_run import NOTEBOOK, SUBMISSIONS, GradingCourse, Run
 pytestmark = pytest.mark.slow
 
 FULL = (SUBMISSIONS / "class" / "full" / f"{NOTEBOOK}.ipynb").read_bytes()  # 4 of 4 points
-PARTIAL = (SUBMISSIONS / "class" / "partial" / f"{NOTEBOOK}.ipynb").read_bytes()
+PARTIAL = (SUBMISSIONS / "class" / "partial" / NOTEBOOK / f"{NOTEBOOK}.ipynb").read_bytes()
 DEADLINE = datetime.datetime(2026, 1, 10, 12, 0).astimezone()  # zip times are local times
 BEFORE, AFTER = (2026, 1, 9, 9, 0, 0), (2026, 1, 11, 9, 0, 0)
 TITLE = "Start here: how this course works (4711)"  # the assignment as Canvas knows it

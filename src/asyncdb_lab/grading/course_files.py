@@ -6,7 +6,6 @@ workers import nbgrader.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 import os
@@ -118,14 +117,3 @@ def graded_in_gradebook(db_url: str) -> set[tuple[str, str]]:
     finally:
         engine.dispose()
     return {(student, notebook) for student, notebook in rows}
-
-
-def set_due_date(db_url: str, notebooks: list[str], deadline: datetime.datetime) -> None:
-    """Make `deadline` the due date of these assignments in the gradebook: nbgrader's
-    late-submission plugin measures lateness from it (and a timestamp.txt)."""
-    from nbgrader.api import Gradebook
-
-    due = deadline.astimezone(datetime.UTC).replace(tzinfo=None)  # nbgrader keeps naive UTC
-    with Gradebook(db_url) as gradebook:
-        for notebook in notebooks:
-            gradebook.update_or_create_assignment(notebook, duedate=due)

@@ -64,6 +64,7 @@ class Grade(_Message):
     sandbox: SandboxSpec | None  # None: --no-sandbox
     time_limit: float  # seconds for the whole notebook
     memory_limit: int  # bytes
+    due: str = ""  # the assignment's due date for the gradebook (naive UTC, ISO), "" for none
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> Self:

@@ -36,7 +36,6 @@ from asyncdb_lab.grading.course_files import (
     check_gradebook,
     concurrent_gradebook_url,
     graded_in_gradebook,
-    set_due_date,
 )
 from asyncdb_lab.grading.database import DEFAULT_SIZE_LIMIT, GradingServer, Role
 from asyncdb_lab.grading.disk_watch import describe_bytes
@@ -179,8 +178,6 @@ def grade(options: GradeOptions) -> RunOutcome:
                 left_out += 1
         isolation = "no learner code ran in this run: every submission was already graded"
         graded: list[SubmissionResult] = []
-        if todo and options.deadline is not None:
-            set_due_date(gradebook, sorted({c.notebook for c in todo}), options.deadline)
         if todo:
             session = _Session(options, files, gradebook, run_dir, store, digests)
             isolation = session.check_isolation()
@@ -209,6 +206,13 @@ def _roster_ids(path: Path) -> Callable[[set[str]], list[str]]:
 
     roster = read_roster(path)
     return lambda found: roster_ids(roster, found)
+
+
+def _gradebook_due_date(deadline: datetime.datetime | None) -> str:
+    """The deadline as nbgrader's gradebook keeps due dates: naive UTC (ISO), "" for none."""
+    if deadline is None:
+        return ""
+    return deadline.astimezone(datetime.UTC).replace(tzinfo=None).isoformat()
 
 
 def _handed_in_stamp(candidate: Candidate, deadline: datetime.datetime | None) -> str:
@@ -491,6 +495,7 @@ class _Session:
                 sandbox=sandbox,
                 time_limit=self.options.time_limit,
                 memory_limit=self.options.memory_limit,
+                due=_gradebook_due_date(self.options.deadline),
             )
         )
         worker.job = _Running(candidate, role, self.digests[candidate], time.monotonic())

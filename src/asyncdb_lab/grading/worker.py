@@ -176,6 +176,8 @@ class GradingWorker:
             release_cells=[dict(cell) for cell in release.cells],
             on_kernel_start=lambda pid: self.send(KernelStarted(pid=pid)),
         )
+        if request.due:
+            self._set_due_date(assignment, request.due)
         started = time.monotonic()
         with context.grading(job):
             outcome = self.api.autograde(assignment, student, force=True, create=False)
@@ -218,6 +220,17 @@ class GradingWorker:
             tests=tuple(tests),
             late_penalty=0.0 if execution.tampering else self._late_penalty(student, assignment),
         )
+
+    def _set_due_date(self, assignment: str, due: str) -> None:
+        """The due date nbgrader's late-submission plugin measures a timestamp.txt against."""
+        import datetime
+
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.gradebook) as gradebook:
+            gradebook.update_or_create_assignment(
+                assignment, duedate=datetime.datetime.fromisoformat(due)
+            )
 
     def _late_penalty(self, student: str, assignment: str) -> float:
         """What nbgrader's late-submission plugin (the course's configuration) took off: 0 unless
