@@ -240,7 +240,8 @@ def test_learner_code_sees_no_secrets_and_no_other_database(graded: Run, course:
 
 def test_the_report_and_exports(graded: Run):
     rows = graded.grades_csv()
-    assert len(rows) == len(GRADED) + len(REJECTED)
+    # wrong_name handed in a file that is no notebook of the course: rejected, and missing 00.
+    assert len(rows) == len(GRADED) + len(REJECTED) + 1
     full = next(row for row in rows if row["student"] == "full")
     assert (full["status"], full["score"], full["max_score"], full["percent"]) == (
         "graded",
@@ -249,7 +250,11 @@ def test_the_report_and_exports(graded: Run):
         "100",
     )
     summary = graded.summary
-    assert summary["counts"] == {"graded": len(GRADED), "rejected": len(REJECTED)}
+    assert summary["counts"] == {
+        "graded": len(GRADED),
+        "rejected": len(REJECTED) - 1,
+        "missing": 2,  # missing_notebook's folder is empty; wrong_name's file is misnamed
+    }
     passed = sum(1 for expected, _, _ in GRADED.values() if sum(expected.values()) == 4)
     assert summary["exercises"] == [
         {
@@ -262,7 +267,15 @@ def test_the_report_and_exports(graded: Run):
     ]
     assert (graded.out / "score-histogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (graded.out / "report.html").read_text()
-    for heading in ("Pass rate per exercise", "Not graded", "Flagged", "Slowest"):
+    for heading in (
+        "What to teach again",
+        "Tests most failed",
+        "Pass rate per exercise",
+        "Not graded",
+        "Flagged",
+        "Unusually alike solutions",
+        "Slowest",
+    ):
         assert heading in report
     assert "score-histogram.png" in report
 
