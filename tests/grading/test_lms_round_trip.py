@@ -153,6 +153,35 @@ def test_the_export_has_the_gradebooks_scores_with_a_manual_override(
         ]
 
 
+def test_grading_again_after_the_review_brings_every_report_up_to_date(
+    graded: tuple[str, GradingCourse, Run],
+):
+    """After the override (the test before), `grade` again: nothing is regraded, and grades.csv
+    and the learner's feedback page carry the instructor's score."""
+    lms, course, first = graded
+    late_student = "roejohn" if lms == "canvas" else "johnroe"
+    with_pattern = [] if lms == "canvas" else ["--student-pattern", r"^(?P<student>[^_]+)_\d+_"]
+    download = course.root / f"{lms}.zip"
+    again = course.grade(
+        download,
+        first.out,
+        *["--timeout", "60", "--roster", str(course.root / "roster.csv")],
+        *["--deadline", DEADLINE.isoformat(), *with_pattern],
+    )
+    assert again.returncode == 0, again.explain()
+    assert "(0 now, 2 kept from earlier runs)" in again.stdout
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course.gradebook}") as gradebook:
+        expected = float(gradebook.find_submission(NOTEBOOK, late_student).score)
+    row = next(
+        r for r in again.grades_csv() if r["student"] == late_student and r["status"] == "graded"
+    )
+    assert float(row["score"]) == expected
+    page = (first.out / "feedback" / f"{late_student}.html").read_text()
+    assert "set by your instructor" in page
+
+
 def override_one_test(course: GradingCourse, student: str) -> float:
     """Set the manual score of the student's first test cell to 0 through nbgrader's API; the
     notebook's score afterwards."""

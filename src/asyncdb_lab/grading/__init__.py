@@ -17,6 +17,7 @@ store.py         results kept between runs
 feedback.py      per-student feedback pages
 report.py        grades.csv, summary.json, the class report
 teach_again.py   the report's failures per test and the class's known mistakes
+manual_grades.py scores set by hand and comments in formgrader, read back into every output
 similarity.py    how alike two solution cells are (normalised tokens, winnowed fingerprints)
 similar_submissions.py  the report's unusually alike pairs of a run
 export/          `asyncdb-lab export`: the gradebook (manual scores included) as a Canvas, Moodle

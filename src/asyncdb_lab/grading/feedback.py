@@ -87,6 +87,9 @@ def _notebook_section(result: SubmissionResult, budget: list[int]) -> str:
             f"<p class=note>The notebook stopped early: {_e(result.reason)}. Tests "
             "after that point did not run and score 0.</p>"
         )
+    if result.instructor:
+        items = "".join(f"<li>{_e(line)}</li>" for line in result.instructor)
+        parts.append(f"<p class=note>Your instructor's review:</p><ul>{items}</ul>")
     if "tests-restored" in result.flags:
         items = "".join(
             f"<li>{_e(line)}</li>"

@@ -161,7 +161,10 @@ def _summary(
             }
             for r in rates
         ],
-        "submissions": [dict(result.to_json(), reused=result.reused) for result in results],
+        "submissions": [
+            dict(result.to_json(), reused=result.reused, instructor=result.instructor)
+            for result in results
+        ],
         "similar": [
             {
                 "notebook": s.notebook,

@@ -73,6 +73,9 @@ class SubmissionResult:
     digest: str = ""  # what was graded (file, source notebook, limits): unchanged = reusable
     cleanup: dict[str, int] = field(default_factory=dict)  # backends stopped, databases dropped
     timing: dict[str, float] = field(default_factory=dict)  # kernel_start, cells, autograde
+    # What the instructor changed or wrote in formgrader (manual_grades.py): never stored, read
+    # from the gradebook each time the reports are written.
+    instructor: list[str] = field(default_factory=list)
     reused: bool = False  # True when this result comes from an earlier run
 
     @property
@@ -82,6 +85,7 @@ class SubmissionResult:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("reused")
+        data.pop("instructor")
         data["tests"] = [test.to_json() for test in self.tests]
         return data
 

@@ -39,6 +39,7 @@ from asyncdb_lab.grading.course_files import (
 )
 from asyncdb_lab.grading.database import DEFAULT_SIZE_LIMIT, GradingServer, Role
 from asyncdb_lab.grading.disk_watch import describe_bytes
+from asyncdb_lab.grading.manual_grades import apply_manual_grades
 from asyncdb_lab.grading.messages import (
     Failed,
     Grade,
@@ -184,6 +185,8 @@ def grade(options: GradeOptions) -> RunOutcome:
             graded = session.run(todo)
         results = reused + graded + [_rejected(p, files) for p in problems]
         results.sort(key=lambda r: (r.student, r.notebook))
+        if graded_in_gradebook(gradebook):
+            apply_manual_grades(results, gradebook, files.course_id)
         similar = similar_submissions(
             candidates, {c.notebook: files.release_notebook(c.notebook) for c in candidates}
         )
