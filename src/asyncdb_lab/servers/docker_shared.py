@@ -12,7 +12,6 @@ shared_container.py.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import socket
@@ -46,11 +45,7 @@ def attach(reason: str) -> ExternalServer:
     server = ExternalServer(
         record.url(password), backend="docker", reason=reason, on_stop=lambda: _leave(folder)
     )
-    try:
-        server.connect_check()  # also drops the databases of processes gone since
-    except BaseException:
-        server.stop()
-        raise
+    server.connect_check_or_stop()
     return server
 
 
@@ -179,11 +174,7 @@ def _discard(folder: Path) -> None:
     """Remove what a start that did not finish, or a container that stopped, left behind (with
     the lock held, which stays)."""
     if folder.exists():
-        record = ContainerRecord.read(folder)
-        if record is not None:
-            # One the engine cannot remove now carries the owner label: the next sweep does.
-            with contextlib.suppress(EngineError):
-                record.engine.remove(record.container_id)
+        shared_container.remove_container(folder)
         reaper.remove_server_dir(folder)
 
 

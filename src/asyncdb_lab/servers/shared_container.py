@@ -101,11 +101,17 @@ def stop(folder: Path) -> None:
 
     An engine that cannot be reached keeps the container: it carries the owner label, so the
     next orphan sweep removes it."""
+    remove_container(folder)
+    leases.remove_shared_folder(folder)
+
+
+def remove_container(folder: Path) -> None:
+    """Remove the folder's container, if it names one. One the engine cannot remove now
+    carries the owner label: the next orphan sweep removes it."""
     record = ContainerRecord.read(folder)
     if record is not None:
         with contextlib.suppress(EngineError):
             record.engine.remove(record.container_id)
-    leases.remove_shared_folder(folder)
 
 
 def drop_databases_of_dead_processes(folder: Path) -> None:

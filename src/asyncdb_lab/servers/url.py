@@ -145,6 +145,14 @@ class ExternalServer:
         finally:
             await conn.close()
 
+    def connect_check_or_stop(self) -> None:
+        """connect_check(); if it fails, stop() first (a shared server's lease goes with it)."""
+        try:
+            self.connect_check()  # also drops the databases of processes gone since
+        except BaseException:
+            self.stop()
+            raise
+
     def track(self, name: str) -> None:
         with self._lock:
             self._created.add(name)

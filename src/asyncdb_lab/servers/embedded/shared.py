@@ -88,11 +88,7 @@ def attach() -> SharedServer:
             _watch(server_dir, runner)  # its watchdog was killed: take over from it
         leases.add_lease(server_dir, os.getpid())
     server = SharedServer(server_dir, started=started)
-    try:
-        server.connect_check()  # also drops the databases of processes gone since
-    except BaseException:
-        server.stop()
-        raise
+    server.connect_check_or_stop()
     return server
 
 
