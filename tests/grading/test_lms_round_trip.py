@@ -1,7 +1,8 @@
 """The LMS round trip, for real: a Canvas download and a Moodle download of notebook 00 (a
-re-upload, late work, a file that is no notebook, a learner who handed in nothing), with the LMS's
-roster, graded by `asyncdb-lab grade`; a score overridden through nbgrader's API, as formgrader
-does; then `asyncdb-lab export`, every row of the file checked."""
+re-upload, late work, a file that is no notebook, a learner who handed in nothing, a disguised copy
+of another learner's answer), with the LMS's roster, graded by `asyncdb-lab grade`; a score
+overridden through nbgrader's API, as formgrader does; then `asyncdb-lab export`, every row of the
+file checked."""
 
 from __future__ import annotations
 
@@ -13,13 +14,23 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
+from support.disguise import disguise
 from support.grading_run import NOTEBOOK, SUBMISSIONS, GradingCourse, Run
+from support.mutants import cases, learner_notebook
 
 pytestmark = pytest.mark.slow
 
 FULL = (SUBMISSIONS / "class" / "full" / f"{NOTEBOOK}.ipynb").read_bytes()  # 4 of 4 points
 PARTIAL = (SUBMISSIONS / "class" / "partial" / NOTEBOOK / f"{NOTEBOOK}.ipynb").read_bytes()
+# Jane's answer is one of the course's long correct alternatives; Mary hands in a disguised copy.
+JANES_ANSWER = next(c for c in cases(NOTEBOOK) if c.kind == "alternative").sources
+JANES = nbformat.writes(learner_notebook(NOTEBOOK, JANES_ANSWER)).encode()
+MARYS_ANSWER = {
+    name: disguise(source, keep=frozenset({name})) for name, source in JANES_ANSWER.items()
+}
+MARYS = nbformat.writes(learner_notebook(NOTEBOOK, MARYS_ANSWER)).encode()
 DEADLINE = datetime.datetime(2026, 1, 10, 12, 0).astimezone()  # zip times are local times
 BEFORE, AFTER = (2026, 1, 9, 9, 0, 0), (2026, 1, 11, 9, 0, 0)
 TITLE = "Start here: how this course works (4711)"  # the assignment as Canvas knows it
@@ -30,12 +41,14 @@ CANVAS_ROSTER = f"""Student,ID,SIS User ID,SIS Login ID,Section,{TITLE}
 "Roe, John",1235,S2,jroe@uni.edu,A,
 "Poe, Edgar",1236,S3,epoe@uni.edu,B,
 "White, Walt",1237,S4,wwhite@uni.edu,B,
+"Moe, Mary",1238,S5,mmoe@uni.edu,B,
 """
 MOODLE_ROSTER = """First name,Last name,ID number,Institution,Department,Email address
 Jane,Doe,S1,,,jdoe@uni.edu
 John,Roe,S2,,,jroe@uni.edu
 Edgar,Poe,S3,,,epoe@uni.edu
 Walt,White,S4,,,wwhite@uni.edu
+Mary,Moe,S5,,,mmoe@uni.edu
 """
 
 
@@ -44,9 +57,10 @@ def canvas_download(folder: Path) -> Path:
     with zipfile.ZipFile(archive, "w") as zipped:
         for name, when, data in [
             (f"doejane_1234_5001_{NOTEBOOK}.ipynb", BEFORE, PARTIAL),
-            (f"doejane_1234_5002_{NOTEBOOK}-1.ipynb", BEFORE, FULL),  # the re-upload wins
+            (f"doejane_1234_5002_{NOTEBOOK}-1.ipynb", BEFORE, JANES),  # the re-upload wins
             (f"roejohn_LATE_1235_5003_{NOTEBOOK}.ipynb", AFTER, FULL),
             (f"whitewalt_1237_5004_{NOTEBOOK}.ipynb", BEFORE, b"{not a notebook"),
+            (f"moemary_1238_5005_{NOTEBOOK}.ipynb", BEFORE, MARYS),
         ]:
             zipped.writestr(zipfile.ZipInfo(name, when), data)
     return archive
@@ -56,9 +70,10 @@ def moodle_download(folder: Path) -> Path:
     archive = folder / "moodle.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
         for name, when, data in [
-            (f"Jane Doe_801_assignsubmission_file_/{NOTEBOOK}.ipynb", BEFORE, FULL),
+            (f"Jane Doe_801_assignsubmission_file_/{NOTEBOOK}.ipynb", BEFORE, JANES),
             (f"John Roe_802_assignsubmission_file_/{NOTEBOOK}.ipynb", AFTER, PARTIAL),
             (f"Walt White_804_assignsubmission_file_/{NOTEBOOK}.ipynb", BEFORE, b"[]"),
+            (f"Mary Moe_805_assignsubmission_file_/{NOTEBOOK}.ipynb", BEFORE, MARYS),
         ]:
             zipped.writestr(zipfile.ZipInfo(name, when), data)
     return archive
@@ -104,6 +119,7 @@ def test_every_learner_of_the_roster_is_accounted_for(graded: tuple[str, Grading
             ("roejohn", "graded", ("late",)),
             ("whitewalt", "rejected", ()),
             ("poeedgar", "missing", ()),
+            ("moemary", "graded", ()),
         }
     else:
         assert statuses(run) == {
@@ -111,7 +127,18 @@ def test_every_learner_of_the_roster_is_accounted_for(graded: tuple[str, Grading
             ("johnroe", "graded", ("late",)),
             ("waltwhite", "rejected", ()),
             ("edgarpoe", "missing", ()),
+            ("marymoe", "graded", ()),
         }
+
+
+def test_the_planted_copy_is_the_one_pair_listed_as_alike(graded: tuple[str, GradingCourse, Run]):
+    lms, _, run = graded
+    pair = ["doejane", "moemary"] if lms == "canvas" else ["janedoe", "marymoe"]
+    assert [(s["exercise"], s["students"]) for s in run.summary["similar"]] == [
+        ("count_users", pair)
+    ]
+    report = (run.out / "report.html").read_text()
+    assert "Unusually alike solutions" in report and pair[1] in report
 
 
 def test_the_export_has_the_gradebooks_scores_with_a_manual_override(
@@ -141,6 +168,7 @@ def test_the_export_has_the_gradebooks_scores_with_a_manual_override(
             ["Roe, John", "1235", "S2", "jroe@uni.edu", "A", f"{overridden:g}"],
             ["Poe, Edgar", "1236", "S3", "epoe@uni.edu", "B", ""],
             ["White, Walt", "1237", "S4", "wwhite@uni.edu", "B", ""],
+            ["Moe, Mary", "1238", "S5", "mmoe@uni.edu", "B", "4"],
         ]
     else:
         header, *people = rows
@@ -150,6 +178,7 @@ def test_the_export_has_the_gradebooks_scores_with_a_manual_override(
             ["jroe@uni.edu", f"{overridden:g}"],
             ["epoe@uni.edu", ""],
             ["wwhite@uni.edu", ""],
+            ["mmoe@uni.edu", "4"],
         ]
 
 
@@ -169,7 +198,7 @@ def test_grading_again_after_the_review_brings_every_report_up_to_date(
         *["--deadline", DEADLINE.isoformat(), *with_pattern],
     )
     assert again.returncode == 0, again.explain()
-    assert "(0 now, 2 kept from earlier runs)" in again.stdout
+    assert "(0 now, 3 kept from earlier runs)" in again.stdout
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course.gradebook}") as gradebook:

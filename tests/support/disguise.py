@@ -7,8 +7,9 @@ import ast
 SQL_WORDS = ("select", "insert", "update", "delete", "with", "set")
 
 
-def disguise(source: str) -> str:
-    """What a copier does: rename every name they bound, drop docstrings, reword messages, put
+def disguise(source: str, keep: frozenset[str] = frozenset()) -> str:
+    """What a copier does: rename every name they bound (but those in `keep`: the names the
+    exercise asks for, if their copy is to keep its points), drop docstrings, reword messages, put
     the imports in another order, reformat (ast.unparse: other quotes, line breaks, parentheses
     and trailing commas), add comments and blank lines."""
     tree = ast.parse(source)
@@ -23,7 +24,7 @@ def disguise(source: str) -> str:
             bound.add(node.arg)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             bound.add(node.id)
-    bound.discard("self")
+    bound -= {"self", *keep}
     renamed = {name: f"my_{index}_thing" for index, name in enumerate(sorted(bound))}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
