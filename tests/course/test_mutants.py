@@ -3,14 +3,16 @@ loses points in a hidden test of its own exercise and nowhere else, every correc
 full marks, `asyncdb-lab check` and `asyncdb-lab grade` judge every visible test the same way, and
 data/misconceptions.yaml records the visible failures of every wrong answer as check sees them now.
 
-Each notebook's cases are graded once, together, by `asyncdb-lab grade` (see support/mutants.py);
-the table of caught/total per exercise is printed at the end of the run.
+Each notebook's cases are graded once, together, by `asyncdb-lab grade` (see support/mutants.py),
+two notebooks at a time in the background from the first case on; the table of caught/total per
+exercise is printed at the end of the run.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,32 +30,47 @@ OUTCOMES: list[Outcome] = []  # read by conftest's terminal summary
 MINIMUM_WRONG = 4  # kinds of wrong answer per exercise
 
 
+NOTEBOOKS_AT_ONCE = 2  # each grades JOBS submissions at a time; together they keep 2 cores busy
+
+
 class Suite:
-    def __init__(self, work: Path) -> None:
-        self.work = work
-        self.graded: dict[str, dict[str, Outcome] | Exception] = {}
+    """Grades the selected notebooks' cases in the background; a case waits for its notebook."""
+
+    def __init__(self, work: Path, selected: dict[str, set[str]]) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=NOTEBOOKS_AT_ONCE)
+        self.graded: dict[str, Future[dict[str, Outcome]]] = {
+            notebook: self.pool.submit(grade_notebook, notebook, work, only=case_ids)
+            for notebook, case_ids in selected.items()
+        }
+        self.reported: set[str] = set()
 
     def __call__(self, notebook: str, case: str) -> Outcome:
-        if notebook not in self.graded:
-            try:
-                outcomes = grade_notebook(notebook, self.work)
-            except Exception as error:  # every case of the notebook reports it; graded once
-                self.graded[notebook] = error
-            else:
-                self.graded[notebook] = outcomes
-                OUTCOMES.extend(outcomes.values())
-        graded = self.graded[notebook]
-        if isinstance(graded, Exception):
-            raise AssertionError(f"grading or checking {notebook}'s cases failed: {graded}")
-        return graded[case]
+        try:
+            outcomes = self.graded[notebook].result()
+        except Exception as error:  # every case of the notebook reports it; graded once
+            raise AssertionError(
+                f"grading or checking {notebook}'s cases failed: {error}"
+            ) from None
+        if notebook not in self.reported:
+            self.reported.add(notebook)
+            OUTCOMES.extend(outcomes.values())
+        return outcomes[case]
 
 
 @pytest.fixture(scope="session")
-def suite() -> Iterator[Suite]:
+def suite(request: pytest.FixtureRequest) -> Iterator[Suite]:
+    test_name = test_the_grade_means_what_it_says.__name__
+    selected: dict[str, set[str]] = {}  # notebook → the ids of its cases this run tests
+    for item in request.session.items:
+        if isinstance(item, pytest.Function) and item.originalname == test_name:
+            params = item.callspec.params
+            selected.setdefault(params["notebook"], set()).add(params["case"])
     work = new_workspace()
+    graded = Suite(work, selected)
     try:
-        yield Suite(work)
+        yield graded
     finally:
+        graded.pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -2,11 +2,14 @@
 
 tests/wrong_answers/<notebook>.py defines, per exercise, WRONG_ANSWERS (each must lose points in a
 hidden test of its own exercise and nowhere else) and CORRECT_ALTERNATIVES (each must keep full
-marks). Every case becomes one learner notebook: the course's learner version with every exercise
-solved, except the case's exercise, which gets the case's source. A notebook's cases are graded
-together by `asyncdb-lab grade` (the instructors' command: sandbox, fresh database per submission,
-parallel), and each is also run by `asyncdb-lab check`'s engine, so that the two verdicts can be
-compared test by test.
+marks). A wrong answer becomes one learner notebook: the course's learner version with every
+exercise solved, except the case's exercise, which gets the case's source. Correct alternatives are
+handed in together: the k-th alternative of every exercise in one notebook, as a learner who writes
+every answer their own way would (and a notebook that keeps full marks keeps them for each).
+
+A notebook's cases are graded together by `asyncdb-lab grade` (the instructors' command: sandbox,
+fresh database per submission, parallel), and each is also run by `asyncdb-lab check`'s engine,
+so that the two verdicts can be compared test by test.
 """
 
 from __future__ import annotations
@@ -185,7 +188,7 @@ def cases(notebook: str) -> list[Case]:
             alternatives[exercise] = [*alternatives.get(exercise, []), logged]
     for exercise, answers in sorted(alternatives.items()):
         for index, (label, source) in enumerate(answers):
-            student = f"alt-{index}" if independent else f"alt-{exercise.lower()}-{index}"
+            student = f"alt-{index}"
             sources = {exercise: source}
             found.append(
                 Case(
@@ -278,9 +281,15 @@ def _check(path: str, reference: str) -> dict[str, tuple[str, str]]:
     }
 
 
-def grade_notebook(notebook: str, work: Path, jobs: int = 2) -> dict[str, Outcome]:
-    """Grade every case of `notebook` and check each; label → outcome, keyed by case id."""
-    all_cases = cases(notebook)
+JOBS = 3  # most of a submission's time is the notebook's own waits (timeouts, sleeps), not CPU
+
+
+def grade_notebook(
+    notebook: str, work: Path, jobs: int = JOBS, only: set[str] | None = None
+) -> dict[str, Outcome]:
+    """Grade every case of `notebook` (or those whose case id is in `only`) and check each;
+    case id → outcome."""
+    all_cases = [c for c in cases(notebook) if only is None or case_id(c) in only]
     submissions: dict[str, dict[str, str]] = {}
     for case in all_cases:
         submissions.setdefault(case.student, {}).update(case.sources)
