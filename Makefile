@@ -48,7 +48,7 @@ lab: $(INSTALLED) ## Copy new notebooks into your workspace (never overwriting),
 		$(BIN)/jupyter lab --notebook-dir="$(WORKSPACE)" $(ROOT_FLAG) $(LAB_TERMINAL) $(LAB_ARGS)
 
 test: $(INSTALLED) ## Run every test, the slow ones included
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=30
 
 test-fast: $(INSTALLED) ## Run the tests that take seconds, not minutes
 	$(BIN)/python -m pytest -m "not slow and not browser"

@@ -1,6 +1,7 @@
-"""The solutions of notebooks 00, 04 and 10, every test cell hidden ones included, on each backend:
-the embedded server, Debian's older PostgreSQL through the url backend as a CREATEDB-only role,
-and a PostgreSQL container through the docker backend. Nothing is left on the server afterwards."""
+"""The solutions of notebooks 00, 04 and 10, every test cell hidden ones included, on the backends
+other than the tests' own embedded server (test_notebooks.py runs every solution there): Debian's
+older PostgreSQL through the url backend as a CREATEDB-only role, and a PostgreSQL container
+through the docker backend. Nothing is left on the server afterwards."""
 
 from __future__ import annotations
 
@@ -54,13 +55,11 @@ def databases(admin_dsn: str) -> set[str]:
     return asyncio.run(fetch())
 
 
-@pytest.fixture(params=["embedded", "url: Debian PostgreSQL, CREATEDB only", "docker"])
+@pytest.fixture(params=["url: Debian PostgreSQL, CREATEDB only", "docker"])
 def backend(
     request: pytest.FixtureRequest, subprocess_env: dict[str, str]
 ) -> tuple[dict[str, str], Callable[[], object]]:
     """The environment a notebook's kernel gets, and what the server holds (compared after)."""
-    if request.param == "embedded":
-        return subprocess_env | {"ASYNCDB_LAB_BACKEND": "embedded"}, lambda: None
     if request.param == "docker":
         engine: DockerEngine = request.getfixturevalue("docker_engine")
         return engine.env(subprocess_env), engine.containers
