@@ -84,26 +84,28 @@ def graded(request: pytest.FixtureRequest) -> Iterator[tuple[str, GradingCourse,
     lms = request.param
     course = GradingCourse()
     try:
-        roster = course.root / "roster.csv"
-        roster.write_text(CANVAS_ROSTER if lms == "canvas" else MOODLE_ROSTER)
-        download = canvas_download(course.root) if lms == "canvas" else moodle_download(course.root)
-        pattern = [] if lms == "canvas" else ["--student-pattern", r"^(?P<student>[^_]+)_\d+_"]
-        run = course.grade(
-            download,
-            course.root / "out",
-            "--timeout",
-            "60",
-            "--roster",
-            str(roster),
-            "--deadline",
-            DEADLINE.isoformat(),
-            *pattern,
-        )
+        (course.root / "roster.csv").write_text(CANVAS_ROSTER if lms == "canvas" else MOODLE_ROSTER)
+        if lms == "canvas":
+            canvas_download(course.root)  # canvas.zip, which grade_download grades
+        else:
+            moodle_download(course.root)
+        run = grade_download(lms, course, course.root / "out")
         assert run.returncode == 0, run.explain()
         yield lms, course, run
         assert course.leftovers() == []
     finally:
         course.remove()
+
+
+def grade_download(lms: str, course: GradingCourse, out: Path) -> Run:
+    """`asyncdb-lab grade` on the course's download from `lms`, with its roster and DEADLINE."""
+    pattern = [] if lms == "canvas" else ["--student-pattern", r"^(?P<student>[^_]+)_\d+_"]
+    return course.grade(
+        course.root / f"{lms}.zip",
+        out,
+        *["--timeout", "60", "--roster", str(course.root / "roster.csv")],
+        *["--deadline", DEADLINE.isoformat(), *pattern],
+    )
 
 
 def statuses(run: Run) -> set[tuple[str, str, tuple[str, ...]]]:
@@ -189,14 +191,7 @@ def test_grading_again_after_the_review_brings_every_report_up_to_date(
     and the learner's feedback page carry the instructor's score."""
     lms, course, first = graded
     late_student = "roejohn" if lms == "canvas" else "johnroe"
-    with_pattern = [] if lms == "canvas" else ["--student-pattern", r"^(?P<student>[^_]+)_\d+_"]
-    download = course.root / f"{lms}.zip"
-    again = course.grade(
-        download,
-        first.out,
-        *["--timeout", "60", "--roster", str(course.root / "roster.csv")],
-        *["--deadline", DEADLINE.isoformat(), *with_pattern],
-    )
+    again = grade_download(lms, course, first.out)
     assert again.returncode == 0, again.explain()
     assert "(0 now, 3 kept from earlier runs)" in again.stdout
     from nbgrader.api import Gradebook
