@@ -28,6 +28,7 @@ from pathlib import Path
 import psutil
 import pytest
 from support.grading_run import NOTEBOOK, REPO, SUBMISSIONS, GradingCourse, Run, interrupt
+from support.observe import running_processes
 from support.postgres import connected, execute
 
 from asyncdb_lab.servers.embedded.server import EmbeddedServer, new_password
@@ -504,10 +505,10 @@ def _kernel_running(course: GradingCourse) -> bool:
 
 def _workers(course: GradingCourse) -> list[psutil.Process]:
     return [
-        process
-        for process in psutil.process_iter(["cmdline"])
-        if "asyncdb_lab.grading.worker" in " ".join(process.info["cmdline"] or [])
-        and str(course.config) in " ".join(process.info["cmdline"] or [])
+        psutil.Process(info["pid"])
+        for info in running_processes("cmdline")
+        if "asyncdb_lab.grading.worker" in " ".join(info["cmdline"] or [])
+        and str(course.config) in " ".join(info["cmdline"] or [])
     ]
 
 

@@ -15,8 +15,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
+from support.observe import running_processes
 from support.processes import wait_until
 
 from asyncdb_lab.grading.sandbox import (
@@ -178,7 +178,7 @@ def test_the_kernel_dies_when_its_grading_worker_dies(folder: Path):
         "time.sleep(300)\n"
     )
     with subprocess.Popen([sys.executable, "-c", worker], start_new_session=True) as process:
-        assert wait_until(lambda: bool(_kernel_user_processes(token)), timeout=30)
+        assert wait_until(lambda: bool(_kernel_user_processes(token)))
         process.kill()
     assert wait_until(lambda: not _kernel_user_processes(token)), _kernel_user_processes(token)
     # Nobody else is left to remove its cgroups: the launcher did.
@@ -235,11 +235,9 @@ def _token() -> str:
 
 def _kernel_user_processes(token: str) -> list[str]:
     found = []
-    for process in psutil.process_iter(["uids", "cmdline", "status"]):
-        uids = process.info["uids"]
-        cmdline = " ".join(process.info["cmdline"] or [])
-        alive = process.info["status"] != "zombie"
-        if uids and uids.real >= KERNEL_UID_BASE and alive and token in cmdline:
+    for info in running_processes("uids", "cmdline"):
+        cmdline = " ".join(info["cmdline"] or [])
+        if info["uids"] and info["uids"].real >= KERNEL_UID_BASE and token in cmdline:
             found.append(cmdline)
     return found
 
@@ -259,7 +257,7 @@ def test_sandbox_each_kernel_gets_a_new_user_id(folder: Path):
     uids = {new_spec(folder).uid for _ in range(20)}
     assert len(uids) == 20
     assert all(KERNEL_UID_BASE <= uid < KERNEL_UID_BASE + KERNEL_UIDS for uid in uids)
-    running = {p.info["uids"].real for p in psutil.process_iter(["uids"]) if p.info["uids"]}
+    running = {info["uids"].real for info in running_processes("uids") if info["uids"]}
     assert not uids & running
 
 

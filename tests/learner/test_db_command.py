@@ -12,9 +12,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import psutil
 from support.learner import REPO, cli_env
-from support.processes import alive, wait_until
+from support.observe import alive, descendants
+from support.processes import wait_until
 
 from asyncdb_lab.servers.embedded.run_folders import OwnerRecord
 
@@ -59,16 +59,14 @@ def test_db_serves_a_seeded_database_to_psql_and_leaves_nothing_after_ctrl_c():
         (server_dir,) = (runtime_dir / f"asyncdb-lab-{os.getuid()}").glob("srv-*")
         record = OwnerRecord.read(server_dir)
         assert record is not None and record.postmaster_pid and record.watchdog_pid
-        postgres = [record.postmaster_pid] + [
-            p.pid for p in psutil.Process(record.postmaster_pid).children(recursive=True)
-        ]
+        postgres = [record.postmaster_pid, *descendants(record.postmaster_pid)]
 
         server.send_signal(signal.SIGINT)
         stdout, stderr = server.communicate(timeout=30)
         assert server.returncode == 0, stderr
         assert "Stopped: the database is gone, and so is any server or file" in stdout
-        assert wait_until(lambda: not any(alive(pid) for pid in postgres), timeout=10)
-        assert wait_until(lambda: not alive(record.watchdog_pid), timeout=10)
+        assert wait_until(lambda: not any(alive(pid) for pid in postgres))
+        assert wait_until(lambda: not alive(record.watchdog_pid))
         assert not server_dir.exists()
         assert not (runtime_dir / f"asyncdb-lab-{os.getuid()}").exists()
     finally:

@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from support.processes import Child, alive, kill9, server_processes, wait_until
+from support.observe import alive
+from support.processes import Child, kill9, server_processes, wait_until
 
 
 def all_gone(pids: set[int], server_dir: str) -> bool:
@@ -51,8 +52,8 @@ def test_kill_9_of_the_owner_is_cleaned_up_by_its_watchdog(subprocess_env):
     running = server_processes(report["dir"])
     assert report["postmaster"] in running
     child.kill9()
-    assert wait_until(lambda: not Path(report["dir"]).exists(), timeout=15)
-    assert wait_until(lambda: all_gone(running, report["dir"]), timeout=15)
+    assert wait_until(lambda: not Path(report["dir"]).exists())
+    assert wait_until(lambda: all_gone(running, report["dir"]))
 
 
 def test_an_orphan_left_by_kill_9_of_owner_and_watchdog_is_removed_by_the_next_start(

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-import psutil
 import pytest
 from support.docker_engine import DockerEngine
+from support.observe import paths_under, running_processes
 from support.processes import wait_until
 
 from asyncdb_lab.servers.postgres_container import OWNER_LABEL
@@ -173,13 +173,11 @@ def engine_of(env: dict[str, str]) -> DockerEngine:
 
 
 def processes_mentioning(text: str) -> list[int]:
-    found = []
-    for process in psutil.process_iter(["cmdline", "status"]):
-        if process.info["status"] != psutil.STATUS_ZOMBIE and any(
-            text in part for part in process.info["cmdline"] or []
-        ):
-            found.append(process.pid)
-    return found
+    return [
+        info["pid"]
+        for info in running_processes("cmdline")
+        if any(text in part for part in info["cmdline"] or [])
+    ]
 
 
 def published_port(env: dict[str, str], container: str) -> int:
@@ -189,7 +187,7 @@ def published_port(env: dict[str, str], container: str) -> int:
 
 def leftovers(env: dict[str, str]) -> list[Path]:
     """Whatever the course left in the test's runtime folder (container folders, leases, locks)."""
-    return list(Path(env["ASYNCDB_LAB_RUNTIME_DIR"]).rglob("*"))
+    return paths_under(Path(env["ASYNCDB_LAB_RUNTIME_DIR"]))
 
 
 def cleanup(env: dict[str, str]) -> str:

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.processes import alive, server_processes, wait_until
+from support.observe import alive
+from support.processes import server_processes, wait_until
 
 from asyncdb_lab.servers.embedded import installation, run_folders
 from asyncdb_lab.servers.embedded.binaries import binaries_dir
@@ -142,7 +143,7 @@ def test_a_copy_killed_half_way_is_removed_and_made_again(subprocess_env, copies
         env=subprocess_env,
     )
     try:
-        assert wait_until(lambda: _partial_with_files(copies_folder), timeout=30)
+        assert wait_until(lambda: _partial_with_files(copies_folder))
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from support.processes import Child, alive, kill9, server_processes, wait_until
+from support.observe import alive
+from support.processes import Child, kill9, server_processes, wait_until
 
 from asyncdb_lab.learner.head_start import shared_server_held
 from asyncdb_lab.servers.embedded import shared

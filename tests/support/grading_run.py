@@ -29,6 +29,7 @@ from asyncdb_lab.grading.sandbox import (
 )
 from asyncdb_lab.settings import REPO
 from support.nbgrader_course import write_course_config
+from support.observe import paths_under, running_processes
 
 SUBMISSIONS = REPO / "tests" / "submissions"
 NOTEBOOK = "00_start_here"
@@ -102,11 +103,9 @@ class GradingCourse:
         """Everything of this course's runs still there: processes, folders, servers."""
         found = []
         for folder in (self.scratch / "tmp", self.scratch / "runtime"):
-            for path in folder.rglob("*") if folder.exists() else []:
-                found.append(f"file {path}")
-        for process in psutil.process_iter(["pid", "uids", "cmdline", "status"]):
-            info = process.info
-            if info["status"] == psutil.STATUS_ZOMBIE or info["uids"] is None:
+            found.extend(f"file {path}" for path in paths_under(folder))
+        for info in running_processes("uids", "cmdline"):
+            if info["uids"] is None:
                 continue
             cmdline = " ".join(info["cmdline"] or [])
             if KERNEL_UID_BASE <= info["uids"].real < KERNEL_UID_BASE + KERNEL_UIDS:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import psutil
 
+from support.observe import descendants, process_group_members, running_processes
+
 # A child that makes a seeded database, reports its server, then waits or exits.
 CHILD_SCRIPT = """
 import asyncio, json, sys, time
@@ -70,20 +72,24 @@ def server_processes(server_dir: str) -> set[int]:
     Only this server's processes: other tests or sessions on the machine may run servers of
     their own at the same time.
     """
-    postmasters = set()
-    for process in psutil.process_iter(["name", "cmdline", "status"]):
-        if process.info["name"] != "postgres" or process.info["status"] == "zombie":
-            continue
-        if any(server_dir in part for part in process.info["cmdline"] or []):
-            postmasters.add(process.pid)
+    postmasters = {
+        info["pid"]
+        for info in running_processes("name", "cmdline")
+        if info["name"] == "postgres" and any(server_dir in part for part in info["cmdline"] or [])
+    }
     found = set(postmasters)
     for pid in postmasters:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            found.update(child.pid for child in psutil.Process(pid).children(recursive=True))
+        found |= descendants(pid)
     return found
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
+    """Poll `condition` until it holds or `timeout` seconds pass; its last answer.
+
+    The default is generous on purpose: on a machine kept busy by other work, what takes a
+    second when idle can take twenty. A condition that holds returns at once, however long the
+    deadline.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -98,7 +104,7 @@ def stop_process_group(process: subprocess.Popen) -> None:
     Returns once every process of the group has ended, not only its leader: `make` exits on
     SIGTERM while the server it started is still shutting down (and still holds its port).
     """
-    members = _group_members(process.pid)
+    members = process_group_members(process.pid)
     os.killpg(process.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=30)
@@ -108,22 +114,6 @@ def stop_process_group(process: subprocess.Popen) -> None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         psutil.wait_procs(still_running, timeout=10)
-
-
-def _group_members(pgid: int) -> list[psutil.Process]:
-    members = []
-    for candidate in psutil.process_iter():
-        with contextlib.suppress(psutil.Error, ProcessLookupError):
-            if candidate.pid != pgid and os.getpgid(candidate.pid) == pgid:
-                members.append(candidate)
-    return members
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def kill9(pid: int) -> None:
