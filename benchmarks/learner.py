@@ -4,6 +4,9 @@
                  still open (target ≤ 0.1 s: as fast as cloning a template database);
   check 00       `asyncdb-lab check 00` on a solved notebook 00, wall clock (target ≤ 2 s), alone
                  and while a notebook's kernel is open (as in JupyterLab: the shared server runs);
+  stop button    interrupting a cell whose statement runs on the server: until the cell's reply
+                 (target ≤ 2 s) and until the statement is gone from the server (≤ 1 s);
+                 tests/learner/test_interrupt.py proves that it stops, this measures how soon;
   install        a fresh virtual environment and `pip install` of the course at the pinned
                  versions, the part of a first `make lab` that depends on the network and the
                  machine (target for the whole first `make lab`: ≤ 90 s). Only with --install.
@@ -117,6 +120,58 @@ def check_seconds(env: dict[str, str]) -> float:
         return seconds
 
 
+SLEEPING = (
+    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+    "AND query LIKE '%pg_sleep(300)%' AND pid <> pg_backend_pid()"
+)
+
+
+def stop_button_seconds(env: dict[str, str]) -> tuple[float, float]:
+    """Seconds from the interrupt to the cell's reply, and to the statement's end on the server."""
+    import psycopg
+
+    def sleeping(dsn: str) -> int:
+        with psycopg.connect(dsn) as connection:
+            row = connection.execute(SLEEPING).fetchone()
+        return int(row[0]) if row else 0
+
+    kernel = KernelManager(kernel_name="python3")
+    with tempfile.TemporaryDirectory() as folder:
+        kernel.start_kernel(cwd=folder, env=env, stderr=subprocess.DEVNULL)
+        client = kernel.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=60)
+            lines: list[str] = []
+            client.execute_interactive(
+                setup_source("00_start_here") + "\nprint(db.dsn)",
+                timeout=120,
+                output_hook=lambda m: lines.append(m["content"].get("text", "")),
+            )
+            dsn = "".join(lines).strip().splitlines()[-1]
+            msg_id = client.execute(
+                "from sqlalchemy import text\n"
+                "async with db.engine.connect() as conn:\n"
+                "    await conn.execute(text('SET LOCAL statement_timeout = 0'))\n"
+                "    await conn.execute(text('SELECT pg_sleep(300)'))"
+            )
+            while not sleeping(dsn):
+                time.sleep(0.02)
+            interrupted = time.perf_counter()
+            kernel.interrupt_kernel()
+            while True:
+                reply = client.get_shell_msg(timeout=120)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+            replied = time.perf_counter() - interrupted
+            while sleeping(dsn):
+                time.sleep(0.01)
+            return replied, time.perf_counter() - interrupted
+        finally:
+            client.stop_channels()
+            kernel.shutdown_kernel(now=True)
+
+
 def install_seconds() -> float:
     """A fresh venv and the course installed into it at the pinned versions."""
     with tempfile.TemporaryDirectory() as folder:
@@ -155,6 +210,9 @@ def main() -> None:
             2.0,
         ),
     ]
+    stops = [stop_button_seconds(env) for _ in range(args.runs)]
+    rows.append(("stop button: the cell's reply", [reply for reply, _ in stops], 2.0))
+    rows.append(("  statement gone on the server", [gone for _, gone in stops], 1.0))
     if args.install:
         rows.append(("fresh venv + pinned install", [install_seconds()], 90.0))
     print(f"Learner waits; medians of {args.runs} runs (install: one run)")

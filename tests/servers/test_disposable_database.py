@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import asyncpg
@@ -117,15 +116,14 @@ async def test_every_database_gets_the_guard_rails_as_its_defaults():
 async def test_a_runaway_query_ends_with_a_statement_timeout():
     async with disposable_database(label="runaway") as db:
         conn = await asyncpg.connect(db.dsn)
-        started = time.monotonic()
         try:
+            # The database's own setting, which every session starts with.
+            assert await conn.fetchval("SHOW statement_timeout") == "15s"
             with pytest.raises(asyncpg.QueryCanceledError, match="statement timeout"):
                 await conn.fetchval("SELECT pg_sleep(600)")
         finally:
             await conn.close()
-        elapsed = time.monotonic() - started
         assert GUARD_RAILS["statement_timeout"] == "15s"
-        assert 14 < elapsed < 45, f"ended after {elapsed:.1f} s, not at the 15 s statement_timeout"
 
 
 @pytest.mark.asyncio
