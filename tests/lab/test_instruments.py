@@ -96,7 +96,7 @@ async def test_lock_inspector_shows_the_holder_and_the_waiter(seeded_database):
         assert len(rows) == 1 and rows[0].pids == (holder_pid,)
         assert "WAITS" in await format_locks(engine, "accounts")
         await holder.rollback()
-        await asyncio.wait_for(waiting, timeout=5)
+        await asyncio.wait_for(waiting, timeout=60)
     finally:
         await holder.close()
         await waiter.close()

@@ -130,7 +130,7 @@ def test_ctrl_c_during_check_says_what_stopped_exits_130_and_leaves_nothing_runn
         "down, and nothing was saved (Ctrl-C)."
     ]
     assert "Traceback" not in out
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while _alive(started) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _alive(started) == [], "the kernel or its PostgreSQL outlived the check"
