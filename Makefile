@@ -8,7 +8,7 @@ WORKSPACE ?= workspace
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock lab test test-fast mutants misconceptions stress lint format notebooks benchmark benchmark-grading clean
+.PHONY: help install lock lab test test-under-load test-fast mutants misconceptions stress lint format notebooks benchmark benchmark-grading clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,6 +49,11 @@ lab: $(INSTALLED) ## Copy new notebooks into your workspace (never overwriting),
 
 test: $(INSTALLED) ## Run every test, the slow ones included
 	$(BIN)/python -m pytest --durations=30
+
+# ARGS: pytest's arguments for each pass instead, e.g. ARGS="tests -m 'not mutants'" for all.
+ARGS ?=
+test-under-load: $(INSTALLED) ## Run the timing-sensitive tests 3 times with every core kept busy (~45 min; not part of make test)
+	$(BIN)/python tests/under_load.py --passes 3 $(if $(ARGS),-- $(ARGS),)
 
 test-fast: $(INSTALLED) ## Run the tests that take seconds, not minutes
 	$(BIN)/python -m pytest -m "not slow and not browser"
