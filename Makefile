@@ -11,7 +11,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 .PHONY: help install lock lab test test-under-load test-fast mutants misconceptions stress lint format notebooks benchmark benchmark-grading clean
 
 help: ## List the targets with what they do
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(INSTALLED): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Async DB Lab needs Python 3.11 or newer; this is " + sys.version.split()[0] + ". Run make with PYTHON=python3.11 (or newer).")'
@@ -20,7 +20,15 @@ $(INSTALLED): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --constraint requirements.lock -e ".[dev]"
 	@touch $@
 
-install: $(INSTALLED) ## Create .venv and install the course into it, at the versions requirements.lock pins
+# JupyterHub's proxy (deploy/jupyterhub, tests/hub), from npm into .venv; without npm the hub
+# test is skipped with its reason.
+CHP_VERSION := 5.3.0
+CHP := $(VENV)/node_modules/.bin/configurable-http-proxy
+$(CHP): | $(INSTALLED)
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: JupyterHub's proxy is not installed (the hub test is skipped)"; exit 0; }; \
+		npm install --silent --no-audit --no-fund --prefix $(VENV) configurable-http-proxy@$(CHP_VERSION)
+
+install: $(INSTALLED) $(CHP) ## Create .venv and install the course into it, at the versions requirements.lock pins
 
 lock: ## Pin the newest versions pyproject.toml allows into requirements.lock; test and commit it after
 	@rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
@@ -47,12 +55,12 @@ lab: $(INSTALLED) ## Copy new notebooks into your workspace (never overwriting),
 		JUPYTER_PATH="$(LAB_DATA)$${JUPYTER_PATH:+:$$JUPYTER_PATH}" \
 		$(BIN)/jupyter lab --notebook-dir="$(WORKSPACE)" $(ROOT_FLAG) $(LAB_TERMINAL) $(LAB_ARGS)
 
-test: $(INSTALLED) ## Run every test, the slow ones included
+test: $(INSTALLED) $(CHP) ## Run every test, the slow ones included
 	$(BIN)/python -m pytest --durations=30
 
 # ARGS: pytest's arguments for each pass instead, e.g. ARGS="tests -m 'not mutants'" for all.
 ARGS ?=
-test-under-load: $(INSTALLED) ## Run the timing-sensitive tests 3 times with every core kept busy (~45 min; not part of make test)
+test-under-load: $(INSTALLED) ## Run the timing-sensitive tests 3 times with every core kept busy (~45 min; the test target does not run it)
 	$(BIN)/python tests/under_load.py --passes 3 $(if $(ARGS),-- $(ARGS),)
 
 test-fast: $(INSTALLED) ## Run the tests that take seconds, not minutes

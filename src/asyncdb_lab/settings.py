@@ -11,6 +11,10 @@ from pathlib import Path
 # Which backend serves databases (embedded, docker or url), and the server the url backend uses.
 BACKEND_ENV = "ASYNCDB_LAB_BACKEND"
 DATABASE_URL_ENV = "ASYNCDB_LAB_DATABASE_URL"
+# `asyncdb-lab provision` (a class's shared server): a superuser's URL, and the server's host as
+# the learners' servers reach it when that differs from the admin's.
+ADMIN_URL_ENV = "ASYNCDB_LAB_ADMIN_URL"
+LEARNER_HOST_ENV = "ASYNCDB_LAB_LEARNER_HOST"
 # Where the embedded backend caches its cluster image, and where its servers' folders go.
 CACHE_DIR_ENV = "ASYNCDB_LAB_CACHE_DIR"
 RUNTIME_DIR_ENV = "ASYNCDB_LAB_RUNTIME_DIR"

@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "asyncdb_lab.cli.learner",
     "asyncdb_lab.cli.db",
     "asyncdb_lab.cli.drill",
+    "asyncdb_lab.cli.provision",
 )
 
 Handler = Callable[[argparse.Namespace], int]

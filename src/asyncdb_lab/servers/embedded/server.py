@@ -94,12 +94,18 @@ class EmbeddedServer:
 
     @classmethod
     def start(
-        cls, *, tcp: bool = False, port: int | None = None, password: str | None = None
+        cls,
+        *,
+        tcp: bool = False,
+        port: int | None = None,
+        password: str | None = None,
+        max_connections: int | None = None,
     ) -> EmbeddedServer:
         """Start a server from the cached cluster image (built on first use).
 
         tcp=False listens on a private Unix socket only (no port can be taken). tcp=True listens
         on 127.0.0.1:`port` (a free one when None); with `password`, every login needs it.
+        max_connections: instead of postgresql.conf's 100 (a server many roles share at once).
         """
         run_folders.sweep_orphans()
         runner = ChildRunner(service_user())
@@ -108,7 +114,14 @@ class EmbeddedServer:
         for attempt in range(attempts):
             chosen_port = port or (_free_port() if tcp else _SOCKET_PORT)
             try:
-                server = cls._start_on(image, runner, tcp=tcp, port=chosen_port, password=password)
+                server = cls._start_on(
+                    image,
+                    runner,
+                    tcp=tcp,
+                    port=chosen_port,
+                    password=password,
+                    max_connections=max_connections,
+                )
             except _PortTaken as taken:
                 if attempt + 1 < attempts:
                     continue
@@ -131,7 +144,14 @@ class EmbeddedServer:
 
     @classmethod
     def _start_on(
-        cls, image: Path, runner: ChildRunner, *, tcp: bool, port: int, password: str | None
+        cls,
+        image: Path,
+        runner: ChildRunner,
+        *,
+        tcp: bool,
+        port: int,
+        password: str | None,
+        max_connections: int | None,
     ) -> EmbeddedServer:
         server_dir = run_folders.new_server_dir()
         try:
@@ -139,7 +159,14 @@ class EmbeddedServer:
         except BaseException:
             reaper.remove_server_dir(server_dir)
             raise
-        return cls.launch(server_dir, runner, tcp=tcp, port=port, password=password)
+        return cls.launch(
+            server_dir,
+            runner,
+            tcp=tcp,
+            port=port,
+            password=password,
+            max_connections=max_connections,
+        )
 
     @classmethod
     def launch(
@@ -151,6 +178,7 @@ class EmbeddedServer:
         port: int,
         password: str | None,
         owned: bool = True,
+        max_connections: int | None = None,
     ) -> EmbeddedServer:
         """Start `postgres` on the cluster in server_dir/data; on failure, remove server_dir.
 
@@ -175,6 +203,7 @@ class EmbeddedServer:
                         f"port={port}",
                         "-c",
                         f"unix_socket_directories={socket_dir}",
+                        *(["-c", f"max_connections={max_connections}"] if max_connections else []),
                     ],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
