@@ -27,9 +27,10 @@ from asyncdb_lab.grading.collect import Candidate
 from asyncdb_lab.grading.database import TABLE_OWNER, GradingServer, Role
 from asyncdb_lab.grading.disk_watch import DatabaseSizeWatch
 from asyncdb_lab.grading.messages import Graded
+from asyncdb_lab.grading.options import GradeOptions
 from asyncdb_lab.grading.progress import Progress
 from asyncdb_lab.grading.results import TestResult
-from asyncdb_lab.grading.runner import GradeOptions, _Dispatch, _Running, _Session
+from asyncdb_lab.grading.session import Dispatch, LocalSession, Running
 from asyncdb_lab.grading.store import ResultStore
 from asyncdb_lab.seed import seed_fingerprint
 from asyncdb_lab.servers.admin import create_database, drop_database
@@ -43,7 +44,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[GradingServer]:
-    server = GradingServer.start(connection_limit=10)
+    server = GradingServer.start(roles_at_once=1, connection_limit=10)
     yield server
     server.stop()
 
@@ -61,6 +62,33 @@ async def _sleep_without_guard_rails(url: str) -> None:
         await conn.execute("SELECT pg_sleep(600)")
     except (asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError):
         pass
+
+
+def test_every_role_running_at_once_may_open_all_its_connections():
+    # Notebook 04 opens 20 connections at once: with four submissions at a time, a server that
+    # did not admit them all would fail a correct answer.
+    roles_at_once = 4
+    server = GradingServer.start(roles_at_once=roles_at_once)
+    try:
+        roles = [server.new_role() for _ in range(roles_at_once)]
+        assert server.connection_limit >= 40
+
+        async def open_every_connection() -> int:
+            each = server.connection_limit
+            connections = await asyncio.gather(
+                *(asyncpg.connect(role.url) for role in roles for _ in range(each))
+            )
+            try:
+                return len(connections)
+            finally:
+                await asyncio.gather(*(conn.close() for conn in connections))
+
+        opened = asyncio.run(open_every_connection())
+        assert opened == roles_at_once * server.connection_limit
+        for role in roles:
+            server.drop_role(role)
+    finally:
+        server.stop()
 
 
 def test_a_query_that_ignores_every_limit_is_stopped_and_everything_dropped(
@@ -283,7 +311,7 @@ def test_database_a_role_over_the_size_limit_is_stopped_while_others_churn(
         with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError, match="not permitted"):
             asyncio.run(_connect(filler.url))
         stop_churning.set()
-        churn.join(timeout=30)
+        churn.join(timeout=120)
     finally:
         watch.stop()
         server.drop_role(filler)
@@ -318,7 +346,7 @@ def test_database_no_tcp_login_without_a_password_from_the_first_moment():
         embedded = EmbeddedServer.start(tcp=True, port=port, password=new_password())
     finally:
         starting.set()
-        prober.join(timeout=30)
+        prober.join(timeout=120)
     try:
         assert "LOGGED IN" not in attempts
         # The prober reached the server before its password was set, not only after.
@@ -465,13 +493,13 @@ def test_database_a_failed_clean_up_or_role_flags_its_submission_and_the_run_goe
     )
 
     def start(self: Any, worker: Any, server: Any, candidate: Candidate, *rest: Any) -> None:
-        worker.job = _Running(
+        worker.job = Running(
             candidate, server.new_role(candidate.student), "digest", time.monotonic()
         )
         reply = size_stopped if candidate.student == "mallory" else graded
         pool.messages.put((worker, reply))
 
-    monkeypatch.setattr(_Session, "_start", start)
+    monkeypatch.setattr(LocalSession, "_start", start)
     options = GradeOptions(
         submissions=tmp_path,
         out=tmp_path / "out",
@@ -485,7 +513,7 @@ def test_database_a_failed_clean_up_or_role_flags_its_submission_and_the_run_goe
         Candidate(student, "00_start_here", tmp_path / f"{student}.ipynb", student)
         for student in ("alice", "carol", "bob", "mallory")
     ]
-    session = _Session(
+    session = LocalSession(
         options,
         _FakeFiles(),  # type: ignore[arg-type]
         "sqlite://",
@@ -494,7 +522,7 @@ def test_database_a_failed_clean_up_or_role_flags_its_submission_and_the_run_goe
         {c: "digest" for c in candidates},
     )
     pool = _FakePool([_FakeWorker(0, tmp_path / "worker-0.log")])
-    run = _Dispatch(
+    run = Dispatch(
         pool,  # type: ignore[arg-type]
         _FakeServer(failing="alice", oversized="mallory"),  # type: ignore[arg-type]
         deque(candidates),

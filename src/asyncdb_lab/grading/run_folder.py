@@ -1,0 +1,82 @@
+"""A grade run's temporary folder (swept after a kill -9), and its signals: Ctrl-C and SIGTERM
+wait for the clean-up to finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from asyncdb_lab.servers.embedded.reaper import is_alive
+
+RUN_DIR_PREFIX = "asyncdb-lab-grade-"
+
+
+@contextlib.contextmanager
+def temporary_run_dir() -> Iterator[Path]:
+    base = Path(tempfile.gettempdir())
+    sweep_orphan_run_dirs(base)
+    run_dir = base / f"{RUN_DIR_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
+    run_dir.mkdir(mode=0o700)
+    try:
+        yield run_dir
+    finally:
+        with shielded():
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def sweep_orphan_run_dirs(base: Path) -> None:
+    """Folders of grade runs that were killed (kill -9): their owner process is gone."""
+    for folder in base.glob(f"{RUN_DIR_PREFIX}*"):
+        try:
+            pid = int(folder.name.removeprefix(RUN_DIR_PREFIX).split("-")[0])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not is_alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done (then interrupt as usual)."""
+    received: list[int] = []
+
+    def remember(signum: int, frame: object) -> None:
+        received.append(signum)
+
+    try:
+        previous = {s: signal.signal(s, remember) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if received:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM cleans up like Ctrl-C does."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
