@@ -124,6 +124,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "machine or the course's environment changed)",
     )
     grade.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="grade on the workers of a Dask cluster, e.g. tcp://scheduler:8786 (see `dask "
+        "scheduler` and `dask worker`); each worker needs the course installed, same version",
+    )
+    grade.add_argument(
         "--no-sandbox",
         action="store_true",
         help="run learner code with your own permissions: for trusted notebooks only",
@@ -151,6 +157,7 @@ def _grade(args: argparse.Namespace) -> int:
         roster=args.roster.resolve() if args.roster else None,
         deadline=args.deadline,
         force=args.force,
+        cluster=args.cluster,
     )
     try:
         outcome = grade(options)
