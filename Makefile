@@ -8,7 +8,7 @@ WORKSPACE ?= workspace
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock lab test test-under-load test-fast mutants misconceptions stress lint format notebooks benchmark benchmark-grading clean
+.PHONY: help install lock lab test test-under-load test-fast mutants misconceptions stress lint format notebooks benchmark benchmark-grading benchmark-class-scale clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -94,6 +94,9 @@ benchmark: $(INSTALLED) ## Measure start-up, learner waits and whole-course run 
 
 benchmark-grading: $(INSTALLED) ## Time `asyncdb-lab grade` against sequential nbgrader (minutes)
 	$(BIN)/python benchmarks/grading.py
+
+benchmark-class-scale: $(INSTALLED) ## 1, 5, 10, 20 learners' kernels on one PostgreSQL; grading on 1, 2, 4 Dask workers (minutes)
+	$(BIN)/python benchmarks/class_scale.py
 
 clean: ## Remove .venv, test output and the cached PostgreSQL cluster image
 	rm -rf $(VENV) test-output .pytest_cache .ruff_cache

@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from grading_run import NOTEBOOK, GradingCourse  # noqa: E402
+from support.grading_run import NOTEBOOK, GradingCourse  # noqa: E402
 
 BUILD = runpy.run_path(str(REPO / "tests" / "submissions" / "build.py"))
 SYNTAX_ERROR = "async def count_users(engine) -> int:\n    return (\n"
