@@ -160,7 +160,7 @@ def test_an_interrupt_reaches_the_kernel(folder: Path):
         assert kernel_said(process.stdout.readline()) == "ready"
         os.killpg(process.pid, signal.SIGINT)  # jupyter_client's interrupt
         assert kernel_said(process.stdout.readline()) == "interrupted"
-        assert process.wait(timeout=30) == 0
+        assert process.wait(timeout=120) == 0
 
 
 @needs_root

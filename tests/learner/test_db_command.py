@@ -62,7 +62,7 @@ def test_db_serves_a_seeded_database_to_psql_and_leaves_nothing_after_ctrl_c():
         postgres = [record.postmaster_pid, *descendants(record.postmaster_pid)]
 
         server.send_signal(signal.SIGINT)
-        stdout, stderr = server.communicate(timeout=30)
+        stdout, stderr = server.communicate(timeout=120)
         assert server.returncode == 0, stderr
         assert "Stopped: the database is gone, and so is any server or file" in stdout
         assert wait_until(lambda: not any(alive(pid) for pid in postgres))

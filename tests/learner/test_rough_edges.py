@@ -123,7 +123,7 @@ def test_ctrl_c_during_check_says_what_stopped_exits_130_and_leaves_nothing_runn
     kernel = int((tmp_path / "kernel.pid").read_text())
     assert kernel in {p.pid for p in started}
     os.killpg(process.pid, signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    out, err = process.communicate(timeout=120)
     assert process.returncode == 130, out + err
     assert err.strip().splitlines() == [
         "asyncdb-lab check: stopped checking sleepy.ipynb: its kernel and database were shut "
@@ -143,7 +143,7 @@ def test_ctrl_c_while_watching_says_so_in_one_line_and_exits_130(tmp_path: Path)
     while "Watching" not in (line := process.stdout.readline()):
         assert line, process.communicate()
     os.killpg(process.pid, signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    out, err = process.communicate(timeout=120)
     assert process.returncode == 130, out + err
     assert err.strip().splitlines() == ["asyncdb-lab check: stopped watching (Ctrl-C)."]
 

@@ -84,7 +84,7 @@ def test_check_watch_checks_again_after_a_save_and_stops_on_ctrl_c(tmp_path: Pat
         wait_for("Done: 1 of 1 exercise")
         wait_for("Watching 00_start_here")
         watcher.send_signal(signal.SIGINT)
-        assert watcher.wait(timeout=30) == 130  # stopped by Ctrl-C, as a shell reports it
+        assert watcher.wait(timeout=120) == 130  # stopped by Ctrl-C, as a shell reports it
         wait_for("asyncdb-lab check: stopped watching (Ctrl-C).", timeout=60)
     finally:
         if watcher.poll() is None:

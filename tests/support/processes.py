@@ -57,7 +57,7 @@ class Child:
     def pid(self) -> int:
         return self.process.pid
 
-    def wait(self, timeout: float = 30) -> int:
+    def wait(self, timeout: float = 120) -> int:
         self.process.communicate(timeout=timeout)
         return self.process.returncode
 
