@@ -60,7 +60,7 @@ test: $(INSTALLED) $(CHP) ## Run every test, the slow ones included
 
 # ARGS: pytest's arguments for each pass instead, e.g. ARGS="tests -m 'not mutants'" for all.
 ARGS ?=
-test-under-load: $(INSTALLED) ## Run the timing-sensitive tests 3 times with every core kept busy (~45 min; the test target does not run it)
+test-under-load: $(INSTALLED) ## Run the timing-sensitive tests 3 times with every core kept busy (~30 min; the test target does not run it)
 	$(BIN)/python tests/under_load.py --passes 3 $(if $(ARGS),-- $(ARGS),)
 
 test-fast: $(INSTALLED) ## Run the tests that take seconds, not minutes
