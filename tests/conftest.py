@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,6 +19,11 @@ os.environ.setdefault("ASYNCDB_LAB_QUIET", "1")
 # Tests count a server's processes and folders: each test process gets a private server, not one
 # shared with other test runs on the machine (tests/servers/test_shared_server.py opts back in).
 os.environ.setdefault("ASYNCDB_LAB_SHARED_SERVER", "0")
+# Tests press Ctrl-C in the commands they start, as a terminal would. Started in the background by
+# a shell (`make test &`, nohup, some CI runners), this process and every child it starts would
+# ignore SIGINT: an ignored signal stays ignored across exec, a handled one is reset to default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest_asyncio.fixture
