@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,30 +78,46 @@ class GradedNotebook:
 
 
 class Grader:
+    """Grades each notebook once, with plain nbgrader; while one is asked for, the next one in
+    the tests' order is graded too (two at a time: most of the time is kernels waiting)."""
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.results: dict[str, GradedNotebook] = {}
+        self.pool = ThreadPoolExecutor(max_workers=2)
+        self.results: dict[str, Future[GradedNotebook]] = {}
 
     def __call__(self, assignment: str) -> GradedNotebook:
-        if assignment not in self.results:
-            course = TempCourse(self.folder / assignment, assignment)
-            release = read(course.generate())
-            course.submit("solution", read(solution_path(assignment)))
-            course.submit("untouched", release)
-            course.autograde()
-            graded = GradedNotebook(course, release)
-            for student in ["solution", "untouched"]:
-                graded.students[student] = course.scores(student)
-            self.results[assignment] = graded
-        return self.results[assignment]
+        following = ASSIGNMENTS[ASSIGNMENTS.index(assignment) + 1 :]
+        for name in [assignment, *following[:1]]:
+            if name not in self.results:
+                self.results[name] = self.pool.submit(self._grade, name)
+        return self.results[assignment].result()
+
+    def _grade(self, assignment: str) -> GradedNotebook:
+        course = TempCourse(self.folder / assignment, assignment)
+        release = read(course.generate())
+        course.submit("solution", read(solution_path(assignment)))
+        course.submit("untouched", release)
+        course.autograde()
+        graded = GradedNotebook(course, release)
+        for student in ["solution", "untouched"]:
+            graded.students[student] = course.scores(student)
+        return graded
+
+    def close(self) -> None:
+        for future in self.results.values():
+            future.cancel()
+        self.pool.shutdown(wait=True)
 
 
 @pytest.fixture(scope="session")
 def grade() -> Iterator[Grader]:
     folder = Path(tempfile.mkdtemp(prefix="asyncdb-lab-grading-"))
+    grader = Grader(folder)
     try:
-        yield Grader(folder)
+        yield grader
     finally:
+        grader.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 
