@@ -27,7 +27,15 @@ from pathlib import Path
 
 import psutil
 import pytest
-from support.grading_run import NOTEBOOK, REPO, SUBMISSIONS, GradingCourse, Run, interrupt
+from support.grading_run import (
+    NOTEBOOK,
+    REPO,
+    SUBMISSIONS,
+    GradingCourse,
+    Run,
+    interrupt,
+    orphan_kernel_socket_folders,
+)
 from support.observe import running_processes
 from support.postgres import connected, execute
 
@@ -442,6 +450,8 @@ def test_after_kill_9_nothing_runs_on_and_the_next_run_sweeps_the_folder(
     empty.mkdir()
     assert course.grade(empty, course.root / "out").returncode == 0
     assert course.leftovers() == []
+    # The killed kernel's socket folder too, wherever it was (/tmp when the run's is too deep).
+    assert orphan_kernel_socket_folders(course.scratch / "tmp") == []
 
 
 def test_a_postgresql_gradebook_takes_the_workers_writes(new_course: GradingCourse):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psutil
 
+from asyncdb_lab.grading.run_folder import IPC_FOLDER_PREFIX
 from asyncdb_lab.grading.sandbox import (
     CGROUP_PREFIX,
     KERNEL_UID_BASE,
@@ -29,7 +30,7 @@ from asyncdb_lab.grading.sandbox import (
 )
 from asyncdb_lab.settings import REPO
 from support.nbgrader_course import write_course_config
-from support.observe import paths_under, running_processes
+from support.observe import alive, paths_under, running_processes
 
 SUBMISSIONS = REPO / "tests" / "submissions"
 NOTEBOOK = "00_start_here"
@@ -134,6 +135,17 @@ class GradingCourse:
             return str(self.root) in " ".join(owner.cmdline())
         except (ValueError, psutil.Error):
             return True
+
+
+def orphan_kernel_socket_folders(*parents: Path) -> list[Path]:
+    """Kernels' socket folders (grading/kernel.py) whose grading worker is gone."""
+    found = []
+    for parent in (Path("/tmp"), *parents):
+        for folder in parent.glob(f"{IPC_FOLDER_PREFIX}*"):
+            pid = folder.name.removeprefix(IPC_FOLDER_PREFIX).split("-")[0]
+            if pid.isdigit() and not alive(int(pid)) and folder.exists():
+                found.append(folder)
+    return found
 
 
 def _memory_cgroup(pid: str) -> str | None:

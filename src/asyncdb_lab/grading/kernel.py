@@ -19,6 +19,7 @@ import typing as t
 from jupyter_client.manager import AsyncKernelManager
 
 from asyncdb_lab.grading import context
+from asyncdb_lab.grading.run_folder import IPC_FOLDER_PREFIX
 from asyncdb_lab.grading.sandbox import SandboxSpec, remove_cgroups
 from asyncdb_lab.settings import RUN_BY_ENV
 
@@ -74,8 +75,12 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 
 def _ipc_folder() -> str:
-    """A new folder for the kernel's ZMQ sockets: in the run's temporary folder if short enough."""
+    """A new folder for the kernel's ZMQ sockets: in the run's temporary folder if short enough.
+
+    Its name holds this process's pid: after a kill -9, the next run removes it (run_folder.py).
+    """
+    prefix = f"{IPC_FOLDER_PREFIX}{os.getpid()}-"
     for parent in (tempfile.gettempdir(), "/tmp"):
-        if len(os.path.join(parent, "kXXXXXXXX", "kernel-00000")) <= _IPC_PATH_BYTES:
-            return tempfile.mkdtemp(prefix="k", dir=parent)
+        if len(os.path.join(parent, f"{prefix}XXXXXXXX", "kernel-00000")) <= _IPC_PATH_BYTES:
+            return tempfile.mkdtemp(prefix=prefix, dir=parent)
     raise RuntimeError("no folder with a path short enough for the kernel's sockets")

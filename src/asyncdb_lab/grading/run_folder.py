@@ -16,6 +16,8 @@ from pathlib import Path
 from asyncdb_lab.servers.embedded.reaper import is_alive
 
 RUN_DIR_PREFIX = "asyncdb-lab-grade-"
+# A kernel's socket folder, named after the grading worker that made it (grading/kernel.py).
+IPC_FOLDER_PREFIX = "asyncdb-lab-kernel-ipc-"
 
 
 @contextlib.contextmanager
@@ -32,10 +34,20 @@ def temporary_run_dir() -> Iterator[Path]:
 
 
 def sweep_orphan_run_dirs(base: Path) -> None:
-    """Folders of grade runs that were killed (kill -9): their owner process is gone."""
-    for folder in base.glob(f"{RUN_DIR_PREFIX}*"):
+    """Folders of grade runs that were killed (kill -9), and of their kernels' sockets (in /tmp
+    when the run's folder has too long a path): their owner process is gone."""
+    candidates = [
+        (folder, prefix)
+        for parent, prefix in ((base, RUN_DIR_PREFIX), (base, IPC_FOLDER_PREFIX))
+        for folder in parent.glob(f"{prefix}*")
+    ]
+    if Path("/tmp") != base:
+        candidates += [
+            (folder, IPC_FOLDER_PREFIX) for folder in Path("/tmp").glob(f"{IPC_FOLDER_PREFIX}*")
+        ]
+    for folder, prefix in candidates:
         try:
-            pid = int(folder.name.removeprefix(RUN_DIR_PREFIX).split("-")[0])
+            pid = int(folder.name.removeprefix(prefix).split("-")[0])
         except ValueError:
             continue
         if pid != os.getpid() and not is_alive(pid):
