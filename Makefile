@@ -56,7 +56,7 @@ lab: $(INSTALLED) ## Copy new notebooks into your workspace (never overwriting),
 		$(BIN)/jupyter lab --notebook-dir="$(WORKSPACE)" $(ROOT_FLAG) $(LAB_TERMINAL) $(LAB_ARGS)
 
 test: $(INSTALLED) $(CHP) ## Run every test, the slow ones included
-	$(BIN)/python -m pytest --durations=30
+	$(BIN)/python -m pytest --durations=30 --junitxml=test-output/pytest.xml
 
 # ARGS: pytest's arguments for each pass instead, e.g. ARGS="tests -m 'not mutants'" for all.
 ARGS ?=
