@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from support.observe import alive
+from support.observe import alive, remove_tree
 from support.processes import Child, kill9, server_processes, wait_until
 
 from asyncdb_lab.learner.head_start import shared_server_held
@@ -39,7 +38,8 @@ def shared_env(subprocess_env: dict[str, str]) -> Iterator[dict[str, str]]:
     for folder in runtime_dir.glob("asyncdb-lab-*/srv-*"):
         for pid in server_processes(str(folder)):
             kill9(pid)  # only after a failed test: the server of this test's children
-    shutil.rmtree(runtime_dir)
+    # The last watchdog removes the per-user folder after the server's: it may be at it still.
+    remove_tree(runtime_dir)
 
 
 def admin_dsn(report: dict) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,16 @@ def paths_under(folder: Path) -> list[Path]:
     for parent, folders, files in os.walk(folder, onerror=lambda error: None):
         found.extend(Path(parent, name) for name in (*folders, *files))
     return found
+
+
+def remove_tree(folder: Path) -> None:
+    """shutil.rmtree, for a folder whose contents the code under test may be removing too."""
+
+    def gone_is_fine(function: object, path: str, error: tuple) -> None:
+        if not isinstance(error[1], FileNotFoundError):
+            raise error[1]
+
+    shutil.rmtree(folder, onerror=gone_is_fine)
 
 
 def running_processes(*attributes: str) -> Iterator[dict[str, Any]]:
