@@ -20,7 +20,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from asyncdb_lab.course import nbgrader_apps
 from asyncdb_lab.course.notebook import last_line
 from asyncdb_lab.errors import AsyncDbLabError
 from asyncdb_lab.grading.cluster_gradebook import set_due_date, write_record
@@ -45,8 +44,6 @@ from asyncdb_lab.grading.session import (
     gradebook_due_date,
     handed_in_stamp,
 )
-from asyncdb_lab.grading.workers import WorkerPool
-from asyncdb_lab.settings import QUIET_ENV
 
 CONNECT_SECONDS = 10
 WORKERS_SECONDS = 60  # how long to wait for a first Dask worker to join the scheduler
@@ -136,18 +133,7 @@ class ClusterSession(LocalSession):
     def _prepare_gradebook(self, todo: list[Candidate], log_dir: Path) -> dict[str, str]:
         """The course's gradebook knows the notebooks and the students, made by a grading worker
         here as in a local run; per notebook that could not be recorded, why not."""
-        runtime, scratch = self.run_dir / "runtime", self.run_dir / "tmp"
-        runtime.mkdir(exist_ok=True)
-        scratch.mkdir(exist_ok=True)
-        env = nbgrader_apps.nbgrader_env()
-        env.update(JUPYTER_RUNTIME_DIR=str(runtime), TMPDIR=str(scratch), **{QUIET_ENV: "1"})
-        pool = WorkerPool(
-            config=self.files.config_file,
-            gradebook=self.gradebook,
-            release_dir=self.files.grader_dir / ".release",
-            log_dir=log_dir,
-            env=env,
-        )
+        pool = self.worker_pool(log_dir)
         try:
             pool.start(0).send(
                 Prepare(

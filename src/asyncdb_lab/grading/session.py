@@ -155,23 +155,29 @@ class LocalSession:
             )
         return check.how
 
-    def run(self, todo: list[Candidate]) -> list[SubmissionResult]:
-        log_dir = self.options.out / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        # Whatever the workers, nbgrader and jupyter_client write (connection files, say) goes
-        # into the run's folder, which goes at the end even after a kill.
+    def worker_pool(self, log_dir: Path) -> WorkerPool:
+        """Grading workers (none started yet) of this course and gradebook.
+
+        Whatever the workers, nbgrader and jupyter_client write (connection files, say) goes
+        into the run's folder, which goes at the end even after a kill.
+        """
         runtime, scratch = self.run_dir / "runtime", self.run_dir / "tmp"
-        runtime.mkdir()
-        scratch.mkdir()
+        runtime.mkdir(exist_ok=True)
+        scratch.mkdir(exist_ok=True)
         env = nbgrader_apps.nbgrader_env()
         env.update(JUPYTER_RUNTIME_DIR=str(runtime), TMPDIR=str(scratch), **{QUIET_ENV: "1"})
-        pool = WorkerPool(
+        return WorkerPool(
             config=self.files.config_file,
             gradebook=self.gradebook,
             release_dir=self.files.grader_dir / ".release",
             log_dir=log_dir,
             env=env,
         )
+
+    def run(self, todo: list[Candidate]) -> list[SubmissionResult]:
+        log_dir = self.options.out / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        pool = self.worker_pool(log_dir)
         progress = Progress(len(todo), bar=self.options.progress_bar)
         server: GradingServer | None = None
         try:
