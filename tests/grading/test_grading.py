@@ -33,6 +33,7 @@ from support.grading_run import (
     SUBMISSIONS,
     GradingCourse,
     Run,
+    class_submissions,
     interrupt,
     orphan_kernel_socket_folders,
 )
@@ -380,7 +381,7 @@ def test_late_work_is_flagged_and_the_courses_late_penalty_applies(new_course: G
 
 def test_ctrl_c_stops_everything_and_the_next_run_resumes(new_course: GradingCourse):
     course = new_course
-    submissions = _class_submissions(
+    submissions = class_submissions(
         course, {"a_full": "full", "b_slow": "full", "c_partial": "partial"}
     )
     _sleep_in_the_answer(submissions / "b_slow" / f"{NOTEBOOK}.ipynb", seconds=120)
@@ -456,7 +457,7 @@ def test_after_kill_9_nothing_runs_on_and_the_next_run_sweeps_the_folder(
 
 def test_a_postgresql_gradebook_takes_the_workers_writes(new_course: GradingCourse):
     course = new_course
-    submissions = _class_submissions(course, {"ann": "full", "ben": "partial", "cat": "untouched"})
+    submissions = class_submissions(course, {"ann": "full", "ben": "partial", "cat": "untouched"})
     server = EmbeddedServer.start(tcp=True, password=new_password())
     try:
         asyncio.run(execute(server.admin_dsn, "CREATE DATABASE gradebook"))
@@ -491,21 +492,11 @@ async def _graded_students(dsn: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-def _class_submissions(course: GradingCourse, sources: dict[str, str]) -> Path:
-    """A submissions folder with, for each student, a copy of one committed class submission."""
-    submissions = course.root / "submissions"
-    for student, source in sources.items():
-        (submissions / student).mkdir(parents=True)
-        found = next((SUBMISSIONS / "class" / source).rglob("*.ipynb"))
-        shutil.copyfile(found, submissions / student / f"{NOTEBOOK}.ipynb")
-    return submissions
-
-
 def _start_while_one_answer_sleeps(
     course: GradingCourse, out: Path, *, seconds: int, extra: tuple[str, ...] = ()
 ) -> subprocess.Popen[str]:
     """Start grading one full submission whose answer sleeps; return once its kernel runs."""
-    submissions = _class_submissions(course, {"slow": "full"})
+    submissions = class_submissions(course, {"slow": "full"})
     _sleep_in_the_answer(submissions / "slow" / f"{NOTEBOOK}.ipynb", seconds=seconds)
     process = course.start(submissions, out, *extra)
     deadline = time.monotonic() + 240

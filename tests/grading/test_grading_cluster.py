@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 from distributed import Client
 from support.dask_cluster import is_grading, local_dask_cluster, worker_pids
-from support.grading_run import NOTEBOOK, SUBMISSIONS, GradingCourse, Run
+from support.grading_run import NOTEBOOK, GradingCourse, Run, class_submissions
 from support.postgres import connected, execute
 
 from asyncdb_lab.servers.embedded.server import EmbeddedServer, new_password
@@ -51,7 +50,7 @@ def course() -> Iterator[GradingCourse]:
 def test_a_cluster_run_scores_exactly_as_a_local_run_and_a_rerun_grades_nothing(
     course: GradingCourse, monkeypatch: pytest.MonkeyPatch
 ):
-    submissions = _class_submissions(course, CLASS)
+    submissions = class_submissions(course, CLASS)
     local_course = GradingCourse()
     try:
         local = local_course.grade(
@@ -86,7 +85,7 @@ def test_a_worker_killed_mid_run_costs_nothing_and_leaves_nothing(
     course: GradingCourse, monkeypatch: pytest.MonkeyPatch
 ):
     """With a PostgreSQL gradebook: every submission is written into it once."""
-    submissions = _class_submissions(course, {"ann": "full", "ben": "partial", "eve": "full"})
+    submissions = class_submissions(course, {"ann": "full", "ben": "partial", "eve": "full"})
     _sleep_in_the_answer(submissions / "eve" / f"{NOTEBOOK}.ipynb", seconds=10)
     course.config.write_text(
         course.config.read_text() + "c.CourseDirectory.course_id = 'asyncdb-lab'\n"
@@ -128,7 +127,7 @@ def test_a_worker_killed_mid_run_costs_nothing_and_leaves_nothing(
 
 
 def test_a_scheduler_that_is_not_there_is_one_line(course: GradingCourse):
-    submissions = _class_submissions(course, {"ann": "full"})
+    submissions = class_submissions(course, {"ann": "full"})
     for address, expected in [
         ("nonsense://where", "is not a Dask scheduler's address"),
         ("tcp://127.0.0.1:9", "cannot reach the Dask scheduler at tcp://127.0.0.1:9"),
@@ -201,15 +200,6 @@ async def _graded_in(dsn: str) -> dict[str, float]:
             "JOIN submitted_assignment a ON n.assignment_id = a.id GROUP BY 1"
         )
     return {row["student_id"]: row["score"] for row in rows}
-
-
-def _class_submissions(course: GradingCourse, sources: dict[str, str]) -> Path:
-    submissions = course.root / "submissions"
-    for student, source in sources.items():
-        (submissions / student).mkdir(parents=True)
-        found = next((SUBMISSIONS / "class" / source).rglob("*.ipynb"))
-        shutil.copyfile(found, submissions / student / f"{NOTEBOOK}.ipynb")
-    return submissions
 
 
 def _sleep_in_the_answer(path: Path, seconds: int) -> None:

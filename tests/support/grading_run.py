@@ -137,6 +137,16 @@ class GradingCourse:
             return True
 
 
+def class_submissions(course: GradingCourse, sources: dict[str, str]) -> Path:
+    """A submissions folder with, for each student, a copy of one committed class submission."""
+    submissions = course.root / "submissions"
+    for student, source in sources.items():
+        (submissions / student).mkdir(parents=True)
+        found = next((SUBMISSIONS / "class" / source).rglob("*.ipynb"))
+        shutil.copyfile(found, submissions / student / f"{NOTEBOOK}.ipynb")
+    return submissions
+
+
 def orphan_kernel_socket_folders(*parents: Path) -> list[Path]:
     """Kernels' socket folders (grading/kernel.py) whose grading worker is gone."""
     found = []
