@@ -15,11 +15,13 @@ import nbformat
 import psutil
 import pytest
 from support.learner import asyncdb_lab, cli_env
+from support.processes import wait_until
 
 from asyncdb_lab import cli
 from asyncdb_lab.course.authoring import build
 from asyncdb_lab.course.hints import learner_hints, load_hints
 from asyncdb_lab.learner.check import CheckResult, ExerciseResult
+from asyncdb_lab.learner.execute import KERNEL_FOLDER_PREFIX
 from asyncdb_lab.learner.results import save_result
 from asyncdb_lab.learner.workspace import (
     UsageError,
@@ -78,13 +80,13 @@ assert nap() == 1
 '''
 
 
-def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+def _start(args: list[str], cwd: Path, temp: Path | None = None) -> subprocess.Popen[str]:
     """The command in a session of its own, so that SIGINT goes to its whole process group, as
-    Ctrl-C in a terminal does."""
+    Ctrl-C in a terminal does; with `temp` as its temporary folder if given."""
     return subprocess.Popen(
         [sys.executable, "-m", "asyncdb_lab.cli", *args],
         cwd=cwd,
-        env=cli_env(),
+        env={**cli_env(), "TMPDIR": str(temp)} if temp else cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -113,11 +115,21 @@ def _alive(processes: list[psutil.Process]) -> list[str]:
     return alive
 
 
+def _kernel_files(temp: Path, pid: int) -> list[Path]:
+    """What the check of process `pid` keeps for its kernel: its sockets' folder (the connection
+    file inside), in `temp` or, when `temp`'s path is too long for a socket's, in /tmp; and a
+    connection file jupyter_client names itself, tmp*.json."""
+    folders = [parent.glob(f"{KERNEL_FOLDER_PREFIX}{pid}-*") for parent in (temp, Path("/tmp"))]
+    return [*folders[0], *folders[1], *temp.glob("tmp*.json")]
+
+
 def test_ctrl_c_during_check_says_what_stopped_exits_130_and_leaves_nothing_running(
     tmp_path: Path,
 ):
     nbformat.write(build(SLEEPY), tmp_path / "sleepy.ipynb")
-    process = _start(["check", "sleepy.ipynb", "--timeout", "300"], tmp_path)
+    temp = tmp_path / "tmp"  # too long a path for the kernel's sockets: they go in /tmp
+    temp.mkdir()
+    process = _start(["check", "sleepy.ipynb", "--timeout", "300"], tmp_path, temp)
     _wait_for(tmp_path / "kernel.pid", process, timeout=120)  # the cell is sleeping now
     started = psutil.Process(process.pid).children(recursive=True)
     kernel = int((tmp_path / "kernel.pid").read_text())
@@ -134,6 +146,33 @@ def test_ctrl_c_during_check_says_what_stopped_exits_130_and_leaves_nothing_runn
     while _alive(started) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _alive(started) == [], "the kernel or its PostgreSQL outlived the check"
+    assert _kernel_files(temp, process.pid) == []
+
+
+def test_after_kill_9_of_check_its_kernel_ends_and_the_next_check_removes_its_folder(
+    tmp_path: Path,
+):
+    nbformat.write(build(SLEEPY), tmp_path / "sleepy.ipynb")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    process = _start(["check", "sleepy.ipynb", "--timeout", "300"], tmp_path, temp)
+    _wait_for(tmp_path / "kernel.pid", process, timeout=120)
+    started = psutil.Process(process.pid).children(recursive=True)
+    process.kill()  # kill -9 of the command alone: nothing of it runs its clean-up
+    process.communicate(timeout=60)
+    assert len(_kernel_files(temp, process.pid)) == 1
+    assert wait_until(lambda: _alive(started) == [], timeout=60), (
+        f"the kernel or its PostgreSQL outlived a killed check: {_alive(started)}"
+    )
+    (tmp_path / "kernel.pid").unlink()
+    quick = build("# %% solution id=one\ndef one():\n    return 1\n")
+    nbformat.write(quick, tmp_path / "quick.ipynb")
+    again = _start(["check", "quick.ipynb"], tmp_path, temp)
+    out, err = again.communicate(timeout=300)
+    assert "Traceback" not in out + err
+    assert "quick: checked in" in out, out + err
+    assert _kernel_files(temp, process.pid) == []
+    assert _kernel_files(temp, again.pid) == []
 
 
 def test_ctrl_c_while_watching_says_so_in_one_line_and_exits_130(tmp_path: Path):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import tempfile
 import typing as t
 
 from jupyter_client.manager import AsyncKernelManager
@@ -21,10 +20,8 @@ from jupyter_client.manager import AsyncKernelManager
 from asyncdb_lab.grading import context
 from asyncdb_lab.grading.run_folder import IPC_FOLDER_PREFIX
 from asyncdb_lab.grading.sandbox import SandboxSpec, remove_cgroups
+from asyncdb_lab.pid_folders import socket_folder
 from asyncdb_lab.settings import RUN_BY_ENV
-
-# A Unix socket's path has at most 107 bytes; the ZMQ socket names add "-" and a number.
-_IPC_PATH_BYTES = 100
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -75,12 +72,6 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 
 def _ipc_folder() -> str:
-    """A new folder for the kernel's ZMQ sockets: in the run's temporary folder if short enough.
-
-    Its name holds this process's pid: after a kill -9, the next run removes it (run_folder.py).
-    """
-    prefix = f"{IPC_FOLDER_PREFIX}{os.getpid()}-"
-    for parent in (tempfile.gettempdir(), "/tmp"):
-        if len(os.path.join(parent, f"{prefix}XXXXXXXX", "kernel-00000")) <= _IPC_PATH_BYTES:
-            return tempfile.mkdtemp(prefix=prefix, dir=parent)
-    raise RuntimeError("no folder with a path short enough for the kernel's sockets")
+    """A new folder for the kernel's ZMQ sockets, named after this process: after a kill -9, the
+    next run removes it (run_folder.py)."""
+    return str(socket_folder(IPC_FOLDER_PREFIX))

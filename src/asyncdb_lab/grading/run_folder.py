@@ -5,7 +5,6 @@ wait for the clean-up to finish.
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import shutil
 import signal
@@ -13,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from asyncdb_lab.servers.embedded.reaper import is_alive
+from asyncdb_lab.pid_folders import name_prefix, sweep
 
 RUN_DIR_PREFIX = "asyncdb-lab-grade-"
 # A kernel's socket folder, named after the grading worker that made it (grading/kernel.py).
@@ -24,7 +23,7 @@ IPC_FOLDER_PREFIX = "asyncdb-lab-kernel-ipc-"
 def temporary_run_dir() -> Iterator[Path]:
     base = Path(tempfile.gettempdir())
     sweep_orphan_run_dirs(base)
-    run_dir = base / f"{RUN_DIR_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
+    run_dir = base / f"{name_prefix(RUN_DIR_PREFIX)}{secrets.token_hex(3)}"
     run_dir.mkdir(mode=0o700)
     try:
         yield run_dir
@@ -36,22 +35,10 @@ def temporary_run_dir() -> Iterator[Path]:
 def sweep_orphan_run_dirs(base: Path) -> None:
     """Folders of grade runs that were killed (kill -9), and of their kernels' sockets (in /tmp
     when the run's folder has too long a path): their owner process is gone."""
-    candidates = [
-        (folder, prefix)
-        for parent, prefix in ((base, RUN_DIR_PREFIX), (base, IPC_FOLDER_PREFIX))
-        for folder in parent.glob(f"{prefix}*")
-    ]
+    sweep(base, RUN_DIR_PREFIX)
+    sweep(base, IPC_FOLDER_PREFIX)
     if Path("/tmp") != base:
-        candidates += [
-            (folder, IPC_FOLDER_PREFIX) for folder in Path("/tmp").glob(f"{IPC_FOLDER_PREFIX}*")
-        ]
-    for folder, prefix in candidates:
-        try:
-            pid = int(folder.name.removeprefix(prefix).split("-")[0])
-        except ValueError:
-            continue
-        if pid != os.getpid() and not is_alive(pid):
-            shutil.rmtree(folder, ignore_errors=True)
+        sweep(Path("/tmp"), IPC_FOLDER_PREFIX)
 
 
 @contextlib.contextmanager

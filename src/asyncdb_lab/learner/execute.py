@@ -9,10 +9,12 @@ import atexit
 import contextlib
 import copy
 import os
+import shutil
 import signal
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
@@ -22,6 +24,7 @@ import nbformat
 from asyncdb_lab.course.notebook import FAILED
 from asyncdb_lab.course.verdict import cell_verdict, stderr_text
 from asyncdb_lab.errors import AsyncDbLabError
+from asyncdb_lab.pid_folders import socket_folder, socket_folder_parents, sweep
 from asyncdb_lab.settings import RUN_BY_ENV
 
 if TYPE_CHECKING:
@@ -34,6 +37,8 @@ KERNEL_START_ATTEMPTS = 2
 # After Ctrl-C: how long the kernel (and the PostgreSQL it started) gets to be shut down.
 STOP_SECONDS = 15
 TIMEOUT_ERROR = "CellTimeoutError"
+# The kernel's sockets and connection file: a folder named after this process (pid_folders.py).
+KERNEL_FOLDER_PREFIX = "asyncdb-lab-check-kernel-"
 
 Outcome = Literal["ok", "error", "not_run"]
 
@@ -97,8 +102,10 @@ def _run_once(notebook: nbformat.NotebookNode, cwd: Path, timeout: int) -> Noteb
     kernel_died = False
     # The kernel's own stdout and stderr (its start-up warnings, a crash) go to a log rather
     # than the learner's terminal; what the cells print is in their outputs.
+    for parent in socket_folder_parents():
+        sweep(parent, KERNEL_FOLDER_PREFIX)
     with (
-        tempfile.TemporaryDirectory(prefix="asyncdb-lab-kernel-") as sockets,
+        _removed_after(socket_folder(KERNEL_FOLDER_PREFIX)) as sockets,
         tempfile.TemporaryFile("w+") as log,
     ):
         client = NotebookClient(
@@ -117,7 +124,7 @@ def _run_once(notebook: nbformat.NotebookNode, cwd: Path, timeout: int) -> Noteb
             # Keep the learner's IPython history out of it, as nbgrader does.
             extra_arguments=["--HistoryManager.hist_file=:memory:"],
             on_cell_executed=on_cell_executed,
-            config=_unix_sockets_in(Path(sockets)),
+            config=_unix_sockets_in(sockets),
         )
         try:
             _execute(client, log)
@@ -137,12 +144,30 @@ def _run_once(notebook: nbformat.NotebookNode, cwd: Path, timeout: int) -> Noteb
     return NotebookRun(cells, seconds, kernel_died, kernel_log if kernel_died else "")
 
 
+@contextlib.contextmanager
+def _removed_after(folder: Path) -> Iterator[Path]:
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _unix_sockets_in(folder: Path) -> Any:
     """Kernel channels on Unix sockets in `folder`: TCP ports picked free can be taken by another
-    process before the kernel binds them (then it dies at start-up), which files cannot."""
+    process before the kernel binds them (then it dies at start-up), which files cannot. The
+    connection file goes there too (jupyter_client would make it in /tmp, and leave it there when
+    the kernel dies starting), so that removing the folder removes everything."""
     from traitlets.config import Config
 
-    return Config({"KernelManager": {"transport": "ipc", "ip": str(folder / "kernel")}})
+    return Config(
+        {
+            "KernelManager": {
+                "transport": "ipc",
+                "ip": str(folder / "kernel"),
+                "connection_file": str(folder / "kernel.json"),
+            }
+        }
+    )
 
 
 def _execute(client: NotebookClient, log: IO[str]) -> None:
