@@ -14,6 +14,7 @@ Skipped, with the reason, when /usr/bin/chromium is missing (`.ci/run` installs 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -118,6 +119,11 @@ RUN_FINISHED = """() => {
   return idle && prompts.length > 0 && !prompts.some(text => text.includes('*'))
     && /^\\[\\d+\\]:$/.test(prompts[0]);
 }"""
+# A cell's number comes with the kernel's reply, which on a busy machine the page may show after
+# the kernel's "idle": for a moment, a cell that ran shows [ ].
+EVERY_CELL_NUMBERED = """() =>
+  [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+    .every(prompt => /^\\[\\d+\\]:$/.test(prompt.textContent.trim()))"""
 # Indexes (among all cells) of the cells that show error or stderr output.
 CELLS_WITH_ERRORS = """() =>
   [...document.querySelectorAll('.jp-Notebook .jp-Cell')].flatMap((cell, index) =>
@@ -278,6 +284,12 @@ def open_notebook(page, lab: Lab, notebook: str) -> None:
     page.wait_for_function(KERNEL_IDLE, polling=250)
 
 
+def wait_then_assert(page, condition: str) -> None:
+    """Wait up to the page's timeout for `condition`; then the test's asserts say what is wrong."""
+    with contextlib.suppress(sync_api.TimeoutError):
+        page.wait_for_function(condition, polling=250)
+
+
 def open_and_run_all(page, lab: Lab, notebook: str) -> None:
     open_notebook(page, lab, notebook)
     run_all_cells(page)
@@ -286,7 +298,7 @@ def open_and_run_all(page, lab: Lab, notebook: str) -> None:
 
 def test_run_all_renders_the_query_results_without_errors(page, lab: Lab):
     open_and_run_all(page, lab, "00_start_here/00_start_here.ipynb")
-
+    wait_then_assert(page, EVERY_CELL_NUMBERED)
     prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
     assert all(p.strip() not in ("[ ]:", "[*]:") for p in prompts), prompts
     assert page.evaluate(CELLS_WITH_ERRORS) == []
@@ -328,10 +340,10 @@ def test_run_all_on_a_half_solved_notebook_runs_every_cell_and_reports(page, lab
     open_and_run_all(page, lab, f"{HALF_SOLVED}/{HALF_SOLVED}.ipynb")
     # Run All goes past the failing test and the unfinished exercise: every code cell ran,
     # the last one (the in-Lab check, a few seconds more) included.
-    page.wait_for_function(
+    wait_then_assert(
+        page,
         "() => document.querySelector('.jp-Notebook .jp-CodeCell:last-child .jp-OutputArea')"
-        "?.innerText.includes('Next:')",
-        polling=500,
+        f"?.innerText.includes('Next:') && /^\\[\\d+\\]:$/.test({LAST_CELL_PROMPT})",
     )
     cells = page.evaluate(CODE_CELLS)
     by_test = {
