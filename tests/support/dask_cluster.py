@@ -9,6 +9,7 @@ import logging
 import os
 from collections.abc import Iterator
 
+import dask
 import psutil
 import pytest
 from distributed import Client, LocalCluster
@@ -28,19 +29,22 @@ def local_dask_cluster(
     for name, value in course.env().items():
         if name.startswith("ASYNCDB_LAB_") or name == "TMPDIR":
             monkeypatch.setenv(name, value)
-    cluster = LocalCluster(
-        processes=True,
-        n_workers=workers,
-        threads_per_worker=1,
-        memory_limit=0,  # kernels are limited by the sandbox, not by Dask
-        dashboard_address=":0",  # any free port: another cluster may have 8787
-        local_directory=str(course.root / "dask"),
-        silence_logs=logging.ERROR,
-    )
-    try:
-        yield cluster
-    finally:
-        cluster.close(timeout=60)
+    # The scheduler runs in this process and makes its scratch folder (lock files it never
+    # removes) in dask's temporary-directory, /tmp unless set.
+    with dask.config.set({"temporary-directory": str(course.root / "dask")}):
+        cluster = LocalCluster(
+            processes=True,
+            n_workers=workers,
+            threads_per_worker=1,
+            memory_limit=0,  # kernels are limited by the sandbox, not by Dask
+            dashboard_address=":0",  # any free port: another cluster may have 8787
+            local_directory=str(course.root / "dask"),
+            silence_logs=logging.ERROR,
+        )
+        try:
+            yield cluster
+        finally:
+            cluster.close(timeout=60)
 
 
 def worker_pids(client: Client) -> dict[str, int]:
