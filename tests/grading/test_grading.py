@@ -36,6 +36,7 @@ from support.grading_run import (
     class_submissions,
     interrupt,
     orphan_kernel_socket_folders,
+    sleep_in_the_answer,
 )
 from support.observe import running_processes
 from support.postgres import connected, execute
@@ -384,7 +385,7 @@ def test_ctrl_c_stops_everything_and_the_next_run_resumes(new_course: GradingCou
     submissions = class_submissions(
         course, {"a_full": "full", "b_slow": "full", "c_partial": "partial"}
     )
-    _sleep_in_the_answer(submissions / "b_slow" / f"{NOTEBOOK}.ipynb", seconds=120)
+    sleep_in_the_answer(submissions / "b_slow" / f"{NOTEBOOK}.ipynb", seconds=120)
     out = course.root / "out"
     process = course.start(submissions, out, "--jobs", "1", "--timeout", "300")
     results = out / "results"
@@ -497,7 +498,7 @@ def _start_while_one_answer_sleeps(
 ) -> subprocess.Popen[str]:
     """Start grading one full submission whose answer sleeps; return once its kernel runs."""
     submissions = class_submissions(course, {"slow": "full"})
-    _sleep_in_the_answer(submissions / "slow" / f"{NOTEBOOK}.ipynb", seconds=seconds)
+    sleep_in_the_answer(submissions / "slow" / f"{NOTEBOOK}.ipynb", seconds=seconds)
     process = course.start(submissions, out, *extra)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not _kernel_running(course):
@@ -517,14 +518,6 @@ def _workers(course: GradingCourse) -> list[psutil.Process]:
         if "asyncdb_lab.grading.worker" in " ".join(info["cmdline"] or [])
         and str(course.config) in " ".join(info["cmdline"] or [])
     ]
-
-
-def _sleep_in_the_answer(path: Path, seconds: int) -> None:
-    notebook = json.loads(path.read_text())
-    for cell in notebook["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "count_users":
-            cell["source"] = f"import time\n\ntime.sleep({seconds})\n\n" + "".join(cell["source"])
-    path.write_text(json.dumps(notebook))
 
 
 def _gradebook_grades(gradebook: Path, student: str) -> list[tuple[float | None, bool]]:

@@ -22,7 +22,13 @@ from pathlib import Path
 import pytest
 from distributed import Client
 from support.dask_cluster import is_grading, local_dask_cluster, worker_pids
-from support.grading_run import NOTEBOOK, GradingCourse, Run, class_submissions
+from support.grading_run import (
+    NOTEBOOK,
+    GradingCourse,
+    Run,
+    class_submissions,
+    sleep_in_the_answer,
+)
 from support.postgres import connected, execute
 
 from asyncdb_lab.servers.embedded.server import EmbeddedServer, new_password
@@ -86,7 +92,7 @@ def test_a_worker_killed_mid_run_costs_nothing_and_leaves_nothing(
 ):
     """With a PostgreSQL gradebook: every submission is written into it once."""
     submissions = class_submissions(course, {"ann": "full", "ben": "partial", "eve": "full"})
-    _sleep_in_the_answer(submissions / "eve" / f"{NOTEBOOK}.ipynb", seconds=10)
+    sleep_in_the_answer(submissions / "eve" / f"{NOTEBOOK}.ipynb", seconds=10)
     course.config.write_text(
         course.config.read_text() + "c.CourseDirectory.course_id = 'asyncdb-lab'\n"
     )
@@ -200,11 +206,3 @@ async def _graded_in(dsn: str) -> dict[str, float]:
             "JOIN submitted_assignment a ON n.assignment_id = a.id GROUP BY 1"
         )
     return {row["student_id"]: row["score"] for row in rows}
-
-
-def _sleep_in_the_answer(path: Path, seconds: int) -> None:
-    notebook = json.loads(path.read_text())
-    for cell in notebook["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "count_users":
-            cell["source"] = f"import time\n\ntime.sleep({seconds})\n\n" + "".join(cell["source"])
-    path.write_text(json.dumps(notebook))

@@ -147,6 +147,15 @@ def class_submissions(course: GradingCourse, sources: dict[str, str]) -> Path:
     return submissions
 
 
+def sleep_in_the_answer(path: Path, seconds: int) -> None:
+    """Make the submission's count_users answer sleep `seconds` first (a slow student)."""
+    notebook = json.loads(path.read_text())
+    for cell in notebook["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "count_users":
+            cell["source"] = f"import time\n\ntime.sleep({seconds})\n\n" + "".join(cell["source"])
+    path.write_text(json.dumps(notebook))
+
+
 def orphan_kernel_socket_folders(*parents: Path) -> list[Path]:
     """Kernels' socket folders (grading/kernel.py) whose grading worker is gone."""
     found = []
