@@ -22,10 +22,10 @@ def name_prefix(prefix: str) -> str:
 def socket_folder(prefix: str) -> Path:
     """A new folder of this process for a kernel's Unix sockets (`kernel-<number>`): in the
     temporary folder, or in /tmp when the temporary folder's path is too long for a socket's."""
+    start = name_prefix(prefix)
     for parent in socket_folder_parents():
-        name = f"{name_prefix(prefix)}XXXXXXXX"
-        if len(os.path.join(parent, name, "kernel-00000")) <= _SOCKET_PATH_BYTES:
-            return Path(tempfile.mkdtemp(prefix=name_prefix(prefix), dir=parent))
+        if len(os.path.join(parent, f"{start}XXXXXXXX", "kernel-00000")) <= _SOCKET_PATH_BYTES:
+            return Path(tempfile.mkdtemp(prefix=start, dir=parent))
     raise RuntimeError(
         f"the temporary folder's path is too long for a kernel's sockets, and /tmp is not "
         f"usable either: set TMPDIR to a short path ({tempfile.gettempdir()})"
